@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything Ganymede needs on a fresh machine, idempotently:
+# pnpm, the Node workspace, a Python virtualenv with JupyterLab (the single-user servers), PostgreSQL server
+# binaries (for the PostgreSQL store tests), the generated Prisma clients and the compiled hub.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export npm_config_nodedir=${npm_config_nodedir:-/usr}   # better-sqlite3 compiles against the system's Node headers
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+if ! command -v pnpm >/dev/null || [[ "$(pnpm --version)" != 10.* ]]; then
+  log "installing pnpm 10"
+  npm install -g pnpm@10 >/dev/null
+fi
+
+log "installing Node packages"
+pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
+
+if [[ ! -x .venv/bin/jupyter ]] || ! .venv/bin/python -c 'import jupyterlab, jupyterhub_idle_culler' 2>/dev/null; then
+  log "creating .venv with JupyterLab (PyPI)"
+  python=/usr/bin/python3; [[ -x $python ]] || python=python3
+  "$python" -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+fi
+
+if [[ "${GANYMEDE_SKIP_POSTGRES:-}" != 1 ]] && ! command -v postgres >/dev/null && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  log "installing PostgreSQL (Debian)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+
+log "generating Prisma clients and building"
+pnpm --filter @ganymede/server run generate
+pnpm run build
+log "ready"

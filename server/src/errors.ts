@@ -1,0 +1,109 @@
+/**
+ * Domain errors. Services throw these; one HTTP error handler (http/error-handler.ts) maps them to status codes and
+ * to the single JSON error shape `{ status, message, error, detail?, validations? }`.
+ * `message` is written for the person who made the request; it never contains secrets.
+ */
+
+export interface FieldProblem {
+  field: string;
+  detail: string;
+}
+
+export abstract class HubError extends Error {
+  abstract readonly status: number;
+  /** Machine-readable error kind, e.g. "policy_denied". */
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    readonly detail?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The request itself is malformed or names something invalid. */
+export class InputError extends HubError {
+  readonly status = 400;
+  readonly code = "invalid_input";
+  constructor(
+    message: string,
+    readonly validations: FieldProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export class UnauthenticatedError extends HubError {
+  readonly status = 401;
+  readonly code = "unauthenticated";
+}
+
+export class ForbiddenError extends HubError {
+  readonly status = 403;
+  readonly code = "forbidden";
+}
+
+export class NotFoundError extends HubError {
+  readonly status = 404;
+  readonly code = "not_found";
+}
+
+/** The resource exists but is in a state that does not allow the request (e.g. starting a running server). */
+export class ConflictError extends HubError {
+  readonly status = 400;
+  readonly code = "conflict";
+}
+
+export interface PolicyReason {
+  /** The rule that decided, e.g. "named_servers" or "server_name_length". */
+  rule: string;
+  /** The policy file (by name) the limit came from. */
+  policy: string;
+  /** The human sentence: "alice already has 5 named servers; policy `default` allows 5". */
+  message: string;
+  limit?: number | string;
+  value?: number | string;
+}
+
+/** A policy refused the request. `reasons` name the rules and numbers. */
+export class PolicyDenied extends HubError {
+  readonly status = 400;
+  readonly code = "policy_denied";
+  constructor(readonly reasons: PolicyReason[]) {
+    super(reasons.map((r) => r.message).join("; "), { reasons });
+  }
+}
+
+export class RateLimitedError extends HubError {
+  readonly status = 429;
+  readonly code = "rate_limited";
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A dependency (directory, database, backend) could not be reached. */
+export class UnavailableError extends HubError {
+  readonly status = 503;
+  readonly code = "unavailable";
+}
+
+/**
+ * A server failed to start. `userMessage` is shown to the user; `logMessage` (may include process output) is
+ * logged only.
+ */
+export class SpawnError extends HubError {
+  readonly status = 500;
+  readonly code = "spawn_failed";
+  constructor(
+    readonly reason: "timeout" | "exited" | "backend" | "http" | "unexpected",
+    readonly userMessage: string,
+    readonly logMessage: string = userMessage,
+  ) {
+    super(userMessage, { reason });
+  }
+}

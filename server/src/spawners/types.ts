@@ -1,0 +1,94 @@
+/**
+ * The spawner seam: how a server process/container/pod is started, watched and stopped.
+ *
+ * Contract (after JupyterHub's Spawner): the servers module owns the lifecycle (database rows, pending state, start
+ * timeout, cleanup on failure, progress fan-out); a backend owns only the mechanism and never touches the database.
+ * The hub persists the backend's opaque `state()` and hands it back to `restore()` after a hub restart.
+ */
+
+/** Resource limits the policy engine granted this server. */
+export interface ServerLimits {
+  /** CPU cores (fractions allowed). */
+  cpu: number;
+  /** Memory in bytes. */
+  memoryBytes: number;
+  /** Storage in bytes. */
+  storageBytes: number;
+}
+
+/** What a backend needs to start one server. */
+export interface SpawnContext {
+  /** Hub username. */
+  user: string;
+  /** Server name; "" is the default server. */
+  serverName: string;
+  /** The public URL prefix of this server, with trailing slash: "/user/alice/" or "/user/alice/work/". */
+  baseUrl: string;
+  /** Random secret the server must accept (as its Jupyter token); the hub's proxy injects it. */
+  token: string;
+  limits: ServerLimits;
+  /** Extra environment for the server process. */
+  env: Record<string, string>;
+}
+
+/** Where a started server listens (reachable by the hub only). */
+export interface Endpoint {
+  /** e.g. "http://127.0.0.1:41234" */
+  url: string;
+}
+
+/** How the backend applied each limit, reported in the server model ("enforced" or why not). */
+export interface Enforcement {
+  cpu: LimitEnforcement;
+  memory: LimitEnforcement;
+  storage: LimitEnforcement;
+}
+
+export type LimitEnforcement =
+  | { enforced: true; by: string }
+  | { enforced: false; reason: string };
+
+export interface SpawnProgress {
+  /** 0–100 */
+  progress: number;
+  message: string;
+}
+
+export type PollResult = { running: true } | { running: false; exitCode: number | null };
+
+/** Opaque JSON-serialisable state (no secrets: the hub keeps the server token itself, sealed). */
+export type BackendState = Record<string, unknown>;
+
+export interface Spawner {
+  /**
+   * Starts the server and resolves once the process is launched and its endpoint is known (readiness is checked by
+   * the servers module). Progress may be reported through `onProgress`. If `signal` aborts, the backend stops what it
+   * started and rejects.
+   */
+  start(ctx: SpawnContext, signal: AbortSignal, onProgress: (p: SpawnProgress) => void): Promise<Endpoint>;
+  /** Stops the server. `now` skips the grace period. Idempotent; storage is kept. */
+  stop(options?: { now?: boolean }): Promise<void>;
+  /** Whether the server process is still alive. */
+  poll(): Promise<PollResult>;
+  /** State to persist so that `restore()` can reattach after a hub restart. */
+  state(): BackendState;
+  /** Reattaches to a server started by an earlier hub process. */
+  restore(state: BackendState): void;
+  /** Deletes the server's storage for good (after stop). Idempotent. */
+  removeStorage(): Promise<void>;
+  /** Bytes used by the server's storage, or undefined when unknown. */
+  storageUsed(): Promise<number | undefined>;
+  /** How the limits are enforced on this machine. */
+  enforcement(): Enforcement;
+}
+
+/** Identifies one server for a backend factory. */
+export interface ServerIdentity {
+  user: string;
+  serverName: string;
+}
+
+export interface SpawnerFactory {
+  readonly backend: string;
+  create(identity: ServerIdentity): Spawner;
+}

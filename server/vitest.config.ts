@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// Tests start real Jupyter servers and a real PostgreSQL; on 2 cores they run one file at a time.
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    pool: "forks",
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: ["default"],
+  },
+});
