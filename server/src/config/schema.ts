@@ -19,6 +19,10 @@ const hub = z
       .describe("Mark cookies Secure: `auto` does so when publicUrl/bind is https."),
     sessionMaxAge: durationSchema.prefault("14d").describe("How long a browser session lasts without sign-in."),
     trustProxy: z.boolean().default(false).describe("Trust X-Forwarded-* headers (set when behind an ingress)."),
+    publicMetrics: z
+      .boolean()
+      .default(false)
+      .describe("Serve /hub/metrics without authentication (otherwise an admin token or session is required)."),
   })
   .strict()
   .prefault({});

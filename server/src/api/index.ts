@@ -1,0 +1,32 @@
+/** The REST API under /hub/api: authentication, CSRF, the JupyterHub-compatible routers, the OpenAPI document. */
+import express, { Router } from "express";
+import type { HubContext } from "../hub/context.js";
+import { attachPrincipal, csrfGuard, requirePrincipal } from "../http/auth-middleware.js";
+import { NotFoundError } from "../errors.js";
+import { activityRouter } from "./activity.js";
+import { openApiDocument } from "./openapi.js";
+import { infoRouter, versionHandler } from "./root.js";
+import { serversRouter } from "./servers.js";
+import { tokensRouter } from "./tokens.js";
+import { usersRouter } from "./users.js";
+
+export function apiRouter(ctx: HubContext): Router {
+  const router = Router();
+  router.use(express.json({ limit: "1mb", type: ["application/json", "text/plain"] }));
+  router.get("/openapi.json", (_req, res) => {
+    res.json(openApiDocument());
+  });
+  router.use(attachPrincipal(ctx.identifier));
+  router.use(csrfGuard(ctx.secrets, ctx.isAllowedOrigin));
+  router.get("/", versionHandler);
+  router.use(requirePrincipal);
+  router.use(infoRouter(ctx));
+  router.use(usersRouter(ctx));
+  router.use(serversRouter(ctx));
+  router.use(tokensRouter(ctx));
+  router.use(activityRouter(ctx));
+  router.use((req) => {
+    throw new NotFoundError(`no such API endpoint: ${req.method} ${req.originalUrl.split("?")[0]}`);
+  });
+  return router;
+}

@@ -1,0 +1,134 @@
+/**
+ * The hub's own pages under /hub/: sign-in and sign-out with local accounts, a minimal home page (the React
+ * dashboard replaces it), health and metrics. Browser writes (the login form) are Origin-checked and carry a
+ * double-submit XSRF token.
+ */
+import { randomBytes } from "node:crypto";
+import express, { Router, type Request, type Response } from "express";
+import { parse as parseCookie, serialize } from "cookie";
+import { ForbiddenError } from "../errors.js";
+import { requestOrigin, xsrfTokenFor } from "../auth/csrf.js";
+import { verifyPassword } from "../auth/passwords.js";
+import { SESSION_COOKIE, XSRF_COOKIE, createSession, destroySession } from "../auth/sessions.js";
+import type { HubContext } from "../hub/context.js";
+import { attachPrincipal } from "./auth-middleware.js";
+import { escapeHtml, page } from "./html.js";
+
+const LOGIN_XSRF_COOKIE = "ganymede-login-xsrf";
+
+/** Only paths on this hub are valid `next` targets (no scheme, no `//host`, no backslash tricks). */
+export function safeNext(next: unknown): string {
+  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || /[\\\r\n]/.test(next)) return "/hub/home";
+  return next;
+}
+
+export function pagesRouter(ctx: HubContext): Router {
+  const router = Router();
+  const secure = cookieSecure(ctx);
+  const cookieBase = { path: "/", sameSite: "lax" as const, secure };
+
+  const setCookie = (res: Response, name: string, value: string, options: Record<string, unknown>) =>
+    res.append("Set-Cookie", serialize(name, value, { ...cookieBase, ...options }));
+
+  function loginForm(req: Request, res: Response, status: number, error?: string) {
+    const nonce = randomBytes(16).toString("base64url");
+    const xsrf = xsrfTokenFor(ctx.secrets, `login:${nonce}`);
+    setCookie(res, LOGIN_XSRF_COOKIE, xsrf, { httpOnly: true, path: "/hub/login", maxAge: 3600 });
+    const next = safeNext(req.query.next ?? req.body?.next);
+    res.status(status).type("html").send(
+      page(
+        "Sign in",
+        `<form method="post" action="/hub/login" class="card">
+          <h1>Sign in to Ganymede</h1>
+          ${error ? `<p role="alert" class="error">${escapeHtml(error)}</p>` : ""}
+          <label>Username <input name="username" autocomplete="username" required autofocus></label>
+          <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+          <input type="hidden" name="_xsrf" value="${escapeHtml(xsrf)}">
+          <input type="hidden" name="next" value="${escapeHtml(next)}">
+          <button type="submit">Sign in</button>
+        </form>`,
+      ),
+    );
+  }
+
+  router.get("/login", (req, res) => loginForm(req, res, 200));
+
+  router.post("/login", express.urlencoded({ extended: false, limit: "16kb" }), async (req, res) => {
+    const origin = requestOrigin(req);
+    if (origin !== undefined && !ctx.isAllowedOrigin(origin, req)) {
+      throw new ForbiddenError(`cross-origin sign-in refused: origin ${origin} is not this hub`);
+    }
+    const cookie = parseCookie(req.headers.cookie ?? "")[LOGIN_XSRF_COOKIE];
+    const body = req.body as Record<string, string | undefined>;
+    if (!cookie || body._xsrf !== cookie) {
+      return loginForm(req, res, 403, "Your sign-in form expired; please try again.");
+    }
+    const username = (body.username ?? "").trim().toLowerCase();
+    const password = body.password ?? "";
+    const user = username ? await ctx.db.user.findUnique({ where: { name: username } }) : null;
+    // verifyPassword refuses empty passwords; a missing user costs the same scrypt work (no timing oracle).
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !user.passwordHash || !ok) {
+      ctx.logger.info({ username, ip: req.ip }, "sign-in refused");
+      return loginForm(req, res, 403, "Invalid username or password.");
+    }
+    const session = await createSession(ctx.db, user.id, ctx.config.hub.sessionMaxAge);
+    const maxAge = Math.floor(ctx.config.hub.sessionMaxAge / 1000);
+    setCookie(res, SESSION_COOKIE, session.secret, { httpOnly: true, maxAge });
+    setCookie(res, XSRF_COOKIE, xsrfTokenFor(ctx.secrets, session.id), { httpOnly: false, maxAge });
+    setCookie(res, LOGIN_XSRF_COOKIE, "", { httpOnly: true, path: "/hub/login", maxAge: 0 });
+    ctx.logger.info({ user: user.name, ip: req.ip }, "signed in");
+    res.redirect(303, safeNext(body.next));
+  });
+
+  router.get("/logout", async (req, res) => {
+    const secret = parseCookie(req.headers.cookie ?? "")[SESSION_COOKIE];
+    if (secret) await destroySession(ctx.db, secret);
+    ctx.identifier.clear();
+    setCookie(res, SESSION_COOKIE, "", { httpOnly: true, maxAge: 0 });
+    setCookie(res, XSRF_COOKIE, "", { maxAge: 0 });
+    res.redirect(303, "/hub/login");
+  });
+
+  router.get("/health", async (_req, res) => {
+    res.json({ status: "ok", policies: ctx.policy.status().lastError ? "degraded" : "ok" });
+  });
+
+  router.get("/metrics", attachPrincipal(ctx.identifier), async (req, res) => {
+    if (!ctx.config.hub.publicMetrics && !req.principal?.admin) {
+      throw new ForbiddenError("metrics need an administrator's token (or hub.publicMetrics: true)");
+    }
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+
+  router.get(["/", "/home"], attachPrincipal(ctx.identifier), async (req, res) => {
+    if (!req.principal) return res.redirect(302, `/hub/login?next=${encodeURIComponent(req.originalUrl)}`);
+    const user = await ctx.users.get(req.principal.name);
+    const rows = await ctx.db.server.findMany({ where: { userId: user.id }, orderBy: { name: "asc" } });
+    const items = rows
+      .map((r) => {
+        const url = r.name ? `/user/${user.name}/${r.name}/` : `/user/${user.name}/`;
+        return `<li><a href="${escapeHtml(url)}">${escapeHtml(r.name || "default server")}</a> — ${escapeHtml(r.status)}</li>`;
+      })
+      .join("");
+    res.type("html").send(
+      page(
+        "Home",
+        `<section class="card"><h1>Signed in as ${escapeHtml(user.name)}</h1>
+         <p>Your servers:</p><ul>${items || "<li>none yet</li>"}</ul>
+         <p>Manage servers with the <a href="/hub/api/openapi.json">REST API</a>. <a href="/hub/logout">Sign out</a></p></section>`,
+      ),
+    );
+  });
+
+  return router;
+}
+
+/** A valid scrypt hash of a random password: lets an unknown user cost the same time as a wrong password. */
+const DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+function cookieSecure(ctx: HubContext): boolean {
+  const mode = ctx.config.hub.cookieSecure;
+  if (mode !== "auto") return mode === "always";
+  return (ctx.config.hub.publicUrl ?? ctx.config.hub.bind).startsWith("https:");
+}

@@ -1,0 +1,25 @@
+/** Everything a route needs, assembled once by hub/start.ts. */
+import type { HubConfig } from "../config/schema.js";
+import type { Identifier } from "../auth/identify.js";
+import type { Logger } from "../lib/logger.js";
+import type { SecretBox } from "../lib/secrets.js";
+import type { HubMetrics } from "../metrics/metrics.js";
+import type { PolicyEngine } from "../policy/index.js";
+import type { Servers } from "../servers/service.js";
+import type { Db } from "../store/database.js";
+import type { Users } from "../users/service.js";
+
+export interface HubContext {
+  config: HubConfig;
+  db: Db;
+  logger: Logger;
+  secrets: SecretBox;
+  identifier: Identifier;
+  servers: Servers;
+  users: Users;
+  policy: PolicyEngine;
+  metrics: HubMetrics;
+  /** Origins this hub answers as (for Origin checks). */
+  isAllowedOrigin(origin: string, req: import("node:http").IncomingMessage): boolean;
+  startedAt: Date;
+}

@@ -1,0 +1,47 @@
+/**
+ * Asks a Jupyter server whether it is up: `GET <endpoint><baseUrl>api/status` with its token. Uses node:http with a
+ * hard per-request timeout because a fetch() to a port that is still resetting connections was seen to never settle.
+ */
+import http from "node:http";
+
+export interface JupyterStatus {
+  last_activity?: string;
+  started?: string;
+  connections?: number;
+  kernels?: number;
+}
+
+/** Resolves the parsed /api/status, or undefined when the server does not answer 200 within `timeoutMs`. */
+export function fetchStatus(endpoint: string, baseUrl: string, token: string, timeoutMs = 2000): Promise<JupyterStatus | undefined> {
+  const url = new URL(`${baseUrl}api/status?no_track_activity=1`, endpoint);
+  return new Promise((resolve) => {
+    const req = http.get(
+      url,
+      { headers: { authorization: `token ${token}` }, timeout: timeoutMs, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          if (res.statusCode !== 200) return resolve(undefined);
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as JupyterStatus);
+          } catch {
+            resolve(undefined);
+          }
+        });
+        res.on("error", () => resolve(undefined));
+      },
+    );
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(undefined));
+  });
+}
+
+export const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
