@@ -55,14 +55,14 @@ export function formatDuration(ms: number): string {
   return parts.join("");
 }
 
-/** Formats bytes with binary units when exact (2 GiB), decimal otherwise (2 GB). */
+/** Formats bytes in the largest unit that divides them exactly, binary or decimal (2 GiB, 2 GB, 1536 MiB). */
 export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [["TiB", 1024 ** 4], ["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
-    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
-  }
-  for (const [unit, size] of [["TB", 1e12], ["GB", 1e9], ["MB", 1e6], ["kB", 1e3]] as const) {
-    if (bytes >= size) return `${Number((bytes / size).toFixed(2))} ${unit}`;
-  }
+  const units = [
+    ["TiB", 1024 ** 4], ["TB", 1e12], ["GiB", 1024 ** 3], ["GB", 1e9],
+    ["MiB", 1024 ** 2], ["MB", 1e6], ["KiB", 1024], ["kB", 1e3],
+  ] as const;
+  for (const [unit, size] of units) if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  for (const [unit, size] of units) if (bytes >= size && unit.endsWith("B") && !unit.includes("i")) return `${Number((bytes / size).toFixed(2))} ${unit}`;
   return `${bytes} B`;
 }
 

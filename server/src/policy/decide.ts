@@ -1,0 +1,123 @@
+/**
+ * The one function that answers "may this happen, and with what limits?". Pure: the caller passes the policy set
+ * (PolicyEngine holds the current one) and what it knows (e.g. how many named servers the user has); no I/O.
+ *
+ * Every refusal is a PolicyReason naming the rule, the policy that set the limit and the numbers, worded for the
+ * person who asked; the same text goes to the API client, the dashboard and the log (via PolicyDenied).
+ *
+ * Actions:
+ * - `server.create`: a new named server. The full name rule (characters, length) and the named-server count apply.
+ *   The default server (name "") is never created, only started, so an empty name here is refused.
+ * - `server.start`: an existing server (name "" for the default server). Only the safety part of the name rule is
+ *   checked: quotas (count, length) apply when something is created, so lowering them later never locks anyone
+ *   out of a server they already have. The limits returned are the ones to start it with.
+ * - `limits`: just the effective limits (the culler's idle timeout, the dashboard's quota display).
+ * Whether a server of that name already exists is not a policy question; the servers module checks it.
+ */
+import { PolicyDenied, type PolicyReason } from "../errors.js";
+import type { LimitName } from "./schema.js";
+import type { PolicySet } from "./set.js";
+import { resolveLimits, type EffectiveLimits, type LimitSource, type PolicyUser } from "./resolve.js";
+import { nameLength, quoteName, serverNameSafetyProblems } from "./server-name.js";
+
+/** Reasons for rules the hub fixes itself (server name characters) name this instead of a policy file. */
+export const BUILT_IN_POLICY = "built-in";
+
+export type PolicyRequest =
+  | {
+      action: "server.create";
+      user: PolicyUser;
+      server: { name: string };
+      /** What the user has now. `serverNames`, when given, is listed in the refusal so users see what counts. */
+      current: { namedServers: number; serverNames?: readonly string[] };
+    }
+  | { action: "server.start"; user: PolicyUser; server: { name: string } }
+  | { action: "limits"; user: PolicyUser };
+
+export type PolicyAction = PolicyRequest["action"];
+
+export interface Decision {
+  allow: boolean;
+  /** The user's effective limits (also when refused, so a client can show them). */
+  limits: EffectiveLimits;
+  /** Which policy set each limit. */
+  sources: Record<LimitName, LimitSource>;
+  /** Why not; empty when allowed. */
+  reasons: PolicyReason[];
+}
+
+export function decide(set: PolicySet, request: PolicyRequest): Decision {
+  const { limits, sources } = resolveLimits(set, request.user);
+  const reasons: PolicyReason[] = [];
+  switch (request.action) {
+    case "server.create":
+      reasons.push(...nameReasons(request.server.name, limits, sources));
+      reasons.push(...countReasons(request.user.name, request.current, limits, sources));
+      break;
+    case "server.start":
+      if (request.server.name !== "") reasons.push(...safetyReasons(request.server.name));
+      break;
+    case "limits":
+      break;
+    default: {
+      const unknown: never = request;
+      throw new Error(`unknown policy action ${JSON.stringify((unknown as { action?: unknown }).action)}`);
+    }
+  }
+  return { allow: reasons.length === 0, limits, sources, reasons };
+}
+
+/** The limits when allowed; otherwise throws PolicyDenied carrying the reasons (mapped to HTTP 400 by the hub). */
+export function enforce(decision: Decision): EffectiveLimits {
+  if (!decision.allow) throw new PolicyDenied(decision.reasons);
+  return decision.limits;
+}
+
+function safetyReasons(name: string): PolicyReason[] {
+  return serverNameSafetyProblems(name).map((p) => ({ ...p, policy: BUILT_IN_POLICY }));
+}
+
+function nameReasons(name: string, limits: EffectiveLimits, sources: Record<LimitName, LimitSource>): PolicyReason[] {
+  if (name === "") {
+    return [
+      {
+        rule: "server_name_empty",
+        policy: BUILT_IN_POLICY,
+        message: "a named server needs a name (the default server has none: it is started, not created)",
+      },
+    ];
+  }
+  const reasons = safetyReasons(name);
+  const length = nameLength(name);
+  const max = limits.serverNameMaxLength;
+  if (length > max) {
+    const policy = sources.serverNameMaxLength.policy;
+    reasons.push({
+      rule: "server_name_length",
+      policy,
+      message: `server name ${quoteName(name)} is ${length} characters; policy \`${policy}\` allows at most ${max}`,
+      limit: max,
+      value: length,
+    });
+  }
+  return reasons;
+}
+
+function countReasons(
+  user: string,
+  current: { namedServers: number; serverNames?: readonly string[] },
+  limits: EffectiveLimits,
+  sources: Record<LimitName, LimitSource>,
+): PolicyReason[] {
+  const have = current.namedServers;
+  const max = limits.namedServers;
+  if (have < max) return [];
+  const policy = sources.namedServers.policy;
+  const listed = current.serverNames?.length ? ` (${current.serverNames.join(", ")})` : "";
+  const servers = have === 1 ? "server" : "servers";
+  const message =
+    max === 0
+      ? `policy \`${policy}\` allows ${user} no named servers, only the default server`
+      : `${user} already has ${have} named ${servers}${listed}; policy \`${policy}\` allows ${max}`;
+  return [{ rule: "named_servers", policy, message, limit: max, value: have }];
+}

@@ -1,0 +1,145 @@
+/**
+ * The shape of one policy file (policies/*.yaml), validated with zod when the directory is loaded.
+ * Every object is strict: a misspelt key (`namedserver: 10`) is an error, not a silently ignored line, because a
+ * policy that quietly does nothing is worse than a hub that says which line is wrong.
+ * Quantities are parsed here, once, into the units the rest of the hub uses: milliseconds, bytes and CPU cores.
+ */
+import { z } from "zod";
+import { bytesSchema, parseDuration } from "../lib/units.js";
+
+/** The limits a policy can set, in the order they are explained. */
+export const LIMIT_NAMES = ["namedServers", "serverNameMaxLength", "idleTimeout", "storage", "cpu", "memory"] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
+/** Kubernetes caps DNS labels at 63 characters; a server name must fit in one (pod, PVC, hostname). */
+export const SERVER_NAME_HARD_MAX = 63;
+
+/** "1", 1.5, "500m" (millicores, as in Kubernetes) → cores. Undefined when the value is not a positive amount. */
+export function parseCpu(value: string | number): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) && value > 0 ? value : undefined;
+  const text = value.trim();
+  const milli = /^(\d+)m$/.exec(text);
+  const cores = milli ? Number(milli[1]) / 1000 : /^\d+(\.\d+)?$/.test(text) ? Number(text) : undefined;
+  return cores !== undefined && cores > 0 ? cores : undefined;
+}
+
+const cpuSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const cores = parseCpu(value);
+  if (cores === undefined) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a CPU amount (examples: 1, 0.5, 500m)` });
+    return z.NEVER;
+  }
+  return cores;
+});
+
+/** A duration, or "never" / 0 for no idle timeout. Output: milliseconds, or null for none. */
+const idleTimeoutSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  if (typeof value === "string" && value.trim() === "never") return null;
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a duration (examples: 30m, 2h, 1h30m, or "never")` });
+    return z.NEVER;
+  }
+  return ms === 0 ? null : ms;
+});
+
+const positiveBytes = bytesSchema.refine((bytes) => bytes > 0, { error: "must be more than 0 bytes" });
+
+export const limitsSchema = z
+  .object({
+    namedServers: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Named servers a user may have besides the default server. 0: only the default server."),
+    serverNameMaxLength: z
+      .number()
+      .int()
+      .min(1)
+      .max(SERVER_NAME_HARD_MAX)
+      .optional()
+      .describe(`Longest server name allowed, in characters (at most ${SERVER_NAME_HARD_MAX}: a DNS label).`),
+    idleTimeout: idleTimeoutSchema
+      .optional()
+      .describe('How long a server may sit idle before the culler stops it ("2h"); "never" or 0 for no limit.'),
+    storage: positiveBytes.optional().describe('Storage per server ("2GiB"). Binary and decimal units differ.'),
+    cpu: cpuSchema.optional().describe("CPU cores per server (1, 0.5, 500m)."),
+    memory: positiveBytes.optional().describe('Memory per server ("2GB" is 2e9 bytes, "2GiB" is 2^31 bytes).'),
+  })
+  .strict();
+
+const nameList = z.array(z.string().trim().min(1, { error: "must not be empty" }));
+
+export const appliesToSchema = z
+  .object({
+    default: z
+      .literal(true, { error: "only `default: true` has a meaning; leave it out in group policies" })
+      .optional()
+      .describe("This is the default policy: it applies to everyone and sets every limit."),
+    groups: nameList.optional().describe("Groups (from the authenticator) this policy applies to."),
+    users: nameList.optional().describe("User names this policy applies to."),
+  })
+  .strict()
+  .superRefine((applies, ctx) => {
+    if (applies.default && (applies.groups || applies.users)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["default"],
+        message: "the default policy applies to everyone; it cannot also list groups or users",
+      });
+    }
+    if (!applies.default && !applies.groups?.length && !applies.users?.length) {
+      ctx.addIssue({
+        code: "custom",
+        message: "names no groups and no users, so it would apply to nobody (or write `default: true`)",
+      });
+    }
+  });
+
+export const policyFileSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+        error: 'must be 1–63 letters, digits, ".", "_" or "-", starting with a letter or digit',
+      })
+      .describe("Unique name of the policy; refusals and `policy explain` quote it."),
+    description: z.string().optional().describe("What the policy is for, for the people who maintain it."),
+    appliesTo: appliesToSchema,
+    priority: z
+      .number()
+      .int()
+      .optional()
+      .describe("Among override policies that match a user and set the same limit, the highest priority wins."),
+    limits: limitsSchema,
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (!policy.appliesTo.default) return;
+    // The default policy is the base every user starts from, so every limit must have a value that came from a
+    // file an administrator can read (no hidden built-in numbers).
+    if (policy.priority !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["priority"],
+        message: "the default policy has no priority: it is the base that override policies replace",
+      });
+    }
+    for (const limit of LIMIT_NAMES) {
+      if (policy.limits[limit] === undefined) {
+        ctx.addIssue({ code: "custom", path: ["limits", limit], message: "the default policy must set every limit" });
+      }
+    }
+  });
+
+/** A policy file as written, with quantities parsed (ms, bytes, cores; idleTimeout null = never). */
+export type PolicyFile = z.output<typeof policyFileSchema>;
+export type PolicyLimits = z.output<typeof limitsSchema>;
+
+/** Keys each strict object accepts, by field path; used to suggest the right spelling of an unknown key. */
+export const KNOWN_KEYS: Record<string, readonly string[]> = {
+  "": Object.keys(policyFileSchema.shape),
+  appliesTo: Object.keys(appliesToSchema.shape),
+  limits: Object.keys(limitsSchema.shape),
+};

@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import { PolicyDenied } from "../../src/errors.js";
+import { BUILT_IN_POLICY, decide, enforce, type PolicyRequest } from "../../src/policy/index.js";
+import { defaultDoc, override, setOf } from "./fixtures.js";
+
+const alice = { name: "alice", groups: [] as string[] };
+const base = setOf(defaultDoc);
+
+function create(name: string, namedServers = 0, user = alice, set = base, serverNames?: string[]) {
+  return decide(set, { action: "server.create", user, server: { name }, current: { namedServers, serverNames } });
+}
+
+describe("server names (server.create)", () => {
+  it.each(["work", "a", "my-analysis-2", "abcdefghijklmnopqrst" /* 20 */])("allows %j", (name) => {
+    expect(create(name)).toMatchObject({ allow: true, reasons: [] });
+  });
+
+  it.each([
+    ["..", "server_name_characters", 'server name ".." contains "."; server names may contain only lowercase letters a-z, digits and hyphens'],
+    ["a/b", "server_name_characters", 'server name "a/b" contains "/"; server names may contain only lowercase letters a-z, digits and hyphens'],
+    ["Work", "server_name_characters", 'server name "Work" contains "W"; server names may contain only lowercase letters a-z, digits and hyphens'],
+    // Cyrillic а (U+0430) looks exactly like Latin a.
+    ["d\u0430ta", "server_name_characters", 'server name "dаta" contains "а" (U+0430); server names may contain only lowercase letters a-z, digits and hyphens'],
+    ["my work", "server_name_characters", 'server name "my work" contains U+0020; server names may contain only lowercase letters a-z, digits and hyphens'],
+    ["a\nb", "server_name_characters", 'server name "a\\nb" contains U+000A; server names may contain only lowercase letters a-z, digits and hyphens'],
+    ["1st", "server_name_start", 'server name "1st" starts with "1"; server names must start with a letter a-z'],
+    ["-x", "server_name_start", 'server name "-x" starts with "-"; server names must start with a letter a-z'],
+    ["work-", "server_name_hyphens", 'server name "work-" ends with a hyphen; a hyphen must sit alone between letters or digits'],
+    ["my--work", "server_name_hyphens", 'server name "my--work" has two hyphens in a row; a hyphen must sit alone between letters or digits'],
+    ["", "server_name_empty", "a named server needs a name (the default server has none: it is started, not created)"],
+  ])("refuses %j (%s)", (name, rule, message) => {
+    const decision = create(name);
+    expect(decision.allow).toBe(false);
+    expect(decision.reasons).toEqual([expect.objectContaining({ rule, message, policy: BUILT_IN_POLICY })]);
+  });
+
+  it("refuses a name over the length limit, naming the policy and the numbers", () => {
+    const decision = create("abcdefghijklmnopqrstu");
+    expect(decision.reasons).toEqual([
+      {
+        rule: "server_name_length",
+        policy: "default",
+        message: 'server name "abcdefghijklmnopqrstu" is 21 characters; policy `default` allows at most 20',
+        limit: 20,
+        value: 21,
+      },
+    ]);
+  });
+
+  it("reports every broken rule at once", () => {
+    const rules = create("9Bad--name-that-is-far-too-long-").reasons.map((r) => r.rule);
+    expect(rules).toEqual(["server_name_characters", "server_name_start", "server_name_hyphens", "server_name_length"]);
+  });
+
+  it("keeps huge names out of messages", () => {
+    const [reason] = create("x".repeat(5000)).reasons;
+    expect(reason?.message).toBe(`server name "${"x".repeat(40)}…" is 5000 characters; policy \`default\` allows at most 20`);
+  });
+});
+
+describe("named server count (server.create)", () => {
+  it("allows the fifth and refuses the sixth named server with the exact numbers", () => {
+    expect(create("fifth", 4).allow).toBe(true);
+    const decision = create("sixth", 5);
+    expect(decision.allow).toBe(false);
+    expect(decision.reasons).toEqual([
+      {
+        rule: "named_servers",
+        policy: "default",
+        message: "alice already has 5 named servers; policy `default` allows 5",
+        limit: 5,
+        value: 5,
+      },
+    ]);
+  });
+
+  it("lists the existing servers when the caller knows them", () => {
+    const [reason] = create("f", 5, alice, base, ["a", "b", "c", "d", "e"]).reasons;
+    expect(reason?.message).toBe("alice already has 5 named servers (a, b, c, d, e); policy `default` allows 5");
+  });
+
+  it("says so plainly when a policy allows no named servers", () => {
+    const set = setOf(defaultDoc, override("kiosk", ["kiosk"], { namedServers: 0 }));
+    const [reason] = create("x", 0, { name: "bob", groups: ["kiosk"] }, set).reasons;
+    expect(reason).toMatchObject({
+      rule: "named_servers",
+      policy: "kiosk",
+      limit: 0,
+      message: "policy `kiosk` allows bob no named servers, only the default server",
+    });
+  });
+
+  it("enforce() throws PolicyDenied whose message is the reasons' text", () => {
+    expect(() => enforce(create("sixth", 5))).toThrow(PolicyDenied);
+    expect(() => enforce(create("sixth", 5))).toThrow("alice already has 5 named servers; policy `default` allows 5");
+    expect(enforce(create("ok", 0)).memoryBytes).toBe(2e9);
+  });
+});
+
+describe("server.start and limits", () => {
+  it("starts the default server (empty name) and returns the limits for the spawner", () => {
+    const decision = decide(base, { action: "server.start", user: alice, server: { name: "" } });
+    expect(decision).toMatchObject({ allow: true, reasons: [] });
+    expect(decision.limits).toEqual({
+      namedServers: 5,
+      serverNameMaxLength: 20,
+      idleTimeoutMs: 7_200_000,
+      storageBytes: 2 * 1024 ** 3,
+      cpu: 1,
+      memoryBytes: 2e9,
+    });
+  });
+
+  it("does not apply quotas when starting an existing server, but still the safety rules", () => {
+    const lowered = setOf({ ...defaultDoc, data: { ...defaultDoc.data, limits: { ...defaultDoc.data.limits, serverNameMaxLength: 3 } } });
+    expect(decide(lowered, { action: "server.start", user: alice, server: { name: "analysis" } }).allow).toBe(true);
+    const unsafe = decide(base, { action: "server.start", user: alice, server: { name: "../etc" } });
+    expect(unsafe.allow).toBe(false);
+    expect(unsafe.reasons[0]?.rule).toBe("server_name_characters");
+  });
+
+  it("answers `limits` with the effective limits and their sources", () => {
+    const decision = decide(base, { action: "limits", user: alice });
+    expect(decision.allow).toBe(true);
+    expect(decision.sources.memory).toEqual({ policy: "default", file: "policies/default.yaml", priority: null });
+  });
+
+  it("refuses an unknown action from an untyped caller", () => {
+    expect(() => decide(base, { action: "server.delete", user: alice } as unknown as PolicyRequest)).toThrow(
+      'unknown policy action "server.delete"',
+    );
+  });
+});

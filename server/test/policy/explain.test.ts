@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { explain, policyExplainText } from "../../src/policy/index.js";
+import { formatBytes } from "../../src/lib/units.js";
+import { defaultDoc, override, setOf } from "./fixtures.js";
+
+const set = setOf(
+  defaultDoc,
+  override("bigmem", ["bigmem"], { memory: "64GiB" }),
+  override("research", ["research"], { namedServers: 10, memory: "16GiB", idleTimeout: "never" }, 10),
+);
+
+describe("explain", () => {
+  it("gives every limit, formatted, with the policy and file it came from", () => {
+    expect(explain(set, { name: "bob", groups: [] }).map((r) => [r.limit, r.value, r.source.policy, r.source.file])).toEqual([
+      ["namedServers", "5", "default", "policies/default.yaml"],
+      ["serverNameMaxLength", "20 characters", "default", "policies/default.yaml"],
+      ["idleTimeout", "2h", "default", "policies/default.yaml"],
+      ["storage", "2 GiB", "default", "policies/default.yaml"],
+      ["cpu", "1 CPU", "default", "policies/default.yaml"],
+      ["memory", "2 GB", "default", "policies/default.yaml"],
+    ]);
+  });
+
+  it("names the override that won and the ones that lost", () => {
+    const rows = explain(set, { name: "erin", groups: ["research", "bigmem"] });
+    const memory = rows.find((r) => r.limit === "memory")!;
+    expect(memory).toMatchObject({
+      value: "16 GiB",
+      raw: 16 * 1024 ** 3,
+      source: { policy: "research", file: "policies/research.yaml", priority: 10 },
+      outranked: [
+        { policy: "bigmem", file: "policies/bigmem.yaml", priority: 0, value: "64 GiB" },
+        { policy: "default", file: "policies/default.yaml", priority: null, value: "2 GB" },
+      ],
+    });
+    expect(rows.find((r) => r.limit === "idleTimeout")).toMatchObject({ value: "never", raw: null, source: { policy: "research" } });
+  });
+
+  it("renders the text for `ganymede policy explain --user`", () => {
+    expect(policyExplainText(set, { name: "erin", groups: ["research", "bigmem"] })).toBe(
+      [
+        "Effective policy for erin (groups: research, bigmem)",
+        "Policies that apply: default (policies/default.yaml), bigmem (policies/bigmem.yaml), research (policies/research.yaml)",
+        "",
+        "limit                value          set by",
+        "namedServers         10             research (policies/research.yaml)",
+        "serverNameMaxLength  20 characters  default (policies/default.yaml)",
+        "idleTimeout          never          research (policies/research.yaml)",
+        "storage              2 GiB          default (policies/default.yaml)",
+        "cpu                  1 CPU          default (policies/default.yaml)",
+        "memory               16 GiB         research (policies/research.yaml)",
+        "",
+        "Overridden:",
+        "  memory: bigmem (priority 0) would give 64 GiB; research wins: higher priority (10 > 0)",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("formats fractional and multiple CPUs", () => {
+    const cpus = setOf(defaultDoc, override("half", ["half"], { cpu: "500m" }), override("many", ["many"], { cpu: 4 }));
+    expect(explain(cpus, { name: "u", groups: ["half"] }).find((r) => r.limit === "cpu")?.value).toBe("0.5 CPU");
+    expect(explain(cpus, { name: "u", groups: ["many"] }).find((r) => r.limit === "cpu")?.value).toBe("4 CPUs");
+  });
+
+  it("formats sizes in the unit they were most likely written in", () => {
+    expect([2e9, 2 * 1024 ** 3, 512 * 1024 ** 2, 1e12, 1536 * 1024 ** 2, 1234567].map(formatBytes)).toEqual([
+      "2 GB",
+      "2 GiB",
+      "512 MiB",
+      "1 TB",
+      "1536 MiB",
+      "1.23 MB",
+    ]);
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { decide, resolveLimits } from "../../src/policy/index.js";
+import { defaultDoc, override, setOf } from "./fixtures.js";
+
+const GiB = 1024 ** 3;
+const limitsOf = (set: ReturnType<typeof setOf>, groups: string[], name = "u") => resolveLimits(set, { name, groups }).limits;
+
+describe("group overrides and precedence", () => {
+  it("raises limits for a group and leaves the others from the default policy", () => {
+    const set = setOf(defaultDoc, override("research", ["research"], { namedServers: 10, memory: "16GiB", idleTimeout: "8h" }));
+    expect(limitsOf(set, ["research"])).toEqual({
+      namedServers: 10,
+      serverNameMaxLength: 20,
+      idleTimeoutMs: 8 * 3_600_000,
+      storageBytes: 2 * GiB,
+      cpu: 1,
+      memoryBytes: 16 * GiB,
+    });
+    expect(limitsOf(set, ["other"]).namedServers).toBe(5);
+  });
+
+  it("lowers limits too, and the refusal names the overriding policy", () => {
+    const set = setOf(defaultDoc, override("students", ["students"], { namedServers: 2, serverNameMaxLength: 10 }));
+    const decision = decide(set, {
+      action: "server.create",
+      user: { name: "sam", groups: ["students"] },
+      server: { name: "a-long-name" },
+      current: { namedServers: 2 },
+    });
+    expect(decision.reasons.map((r) => r.message)).toEqual([
+      'server name "a-long-name" is 11 characters; policy `students` allows at most 10',
+      "sam already has 2 named servers; policy `students` allows 2",
+    ]);
+  });
+
+  it("matches explicit users as well as groups", () => {
+    const set = setOf(defaultDoc, {
+      file: "policies/vip.yaml",
+      data: { name: "vip", appliesTo: { users: ["alice"] }, limits: { cpu: 8 } },
+    });
+    expect(limitsOf(set, [], "alice").cpu).toBe(8);
+    expect(limitsOf(set, ["alice"], "bob").cpu).toBe(1); // a group called alice is not the user alice
+  });
+
+  it("the highest priority wins, even when it is less generous", () => {
+    const set = setOf(
+      defaultDoc,
+      override("bigmem", ["bigmem"], { memory: "64GiB" }),
+      override("research", ["research"], { memory: "16GiB" }, 10),
+    );
+    expect(limitsOf(set, ["research", "bigmem"]).memoryBytes).toBe(16 * GiB);
+    expect(resolveLimits(set, { name: "u", groups: ["bigmem", "research"] }).sources.memory.policy).toBe("research");
+  });
+
+  it("at equal priority the most generous value wins, whatever the file order", () => {
+    const set = setOf(
+      defaultDoc,
+      override("a-teaching", ["teaching"], { namedServers: 2, idleTimeout: "never" }),
+      override("b-research", ["research"], { namedServers: 10, idleTimeout: "8h" }),
+    );
+    const limits = limitsOf(set, ["teaching", "research"]);
+    expect(limits.namedServers).toBe(10);
+    expect(limits.idleTimeoutMs).toBeNull(); // never is the most generous idle timeout
+  });
+
+  it("resolves each limit independently", () => {
+    const set = setOf(
+      defaultDoc,
+      override("research", ["research"], { namedServers: 10, memory: "16GiB" }, 10),
+      override("teaching", ["teaching"], { namedServers: 2, idleTimeout: "8h" }),
+    );
+    const { limits, sources } = resolveLimits(set, { name: "dave", groups: ["research", "teaching"] });
+    expect([limits.namedServers, limits.idleTimeoutMs, limits.memoryBytes]).toEqual([10, 8 * 3_600_000, 16 * GiB]);
+    expect([sources.namedServers.policy, sources.idleTimeout.policy, sources.storage.policy]).toEqual([
+      "research",
+      "teaching",
+      "default",
+    ]);
+  });
+
+  it("a negative priority loses to priority 0 but still beats the default policy", () => {
+    const set = setOf(
+      defaultDoc,
+      override("low", ["g"], { cpu: 0.5 }, -5),
+      override("mid", ["h"], { cpu: 2 }),
+    );
+    expect(limitsOf(set, ["g"]).cpu).toBe(0.5);
+    expect(limitsOf(set, ["g", "h"]).cpu).toBe(2);
+  });
+});
