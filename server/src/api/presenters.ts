@@ -7,7 +7,8 @@ import type { ServerView } from "../servers/types.js";
 
 export const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
-export function serverModel(userName: string, view: ServerView, extra: { storageUsedBytes?: number } = {}) {
+export function serverModel(userName: string, view: ServerView, extra: { storageUsedBytes?: number; publicUrl?: string } = {}) {
+  const full = (p: string) => (extra.publicUrl ? new URL(p, extra.publicUrl).toString() : null);
   const model: Record<string, unknown> = {
     name: view.name,
     full_name: `${userName}/${view.name}`,
@@ -16,6 +17,8 @@ export function serverModel(userName: string, view: ServerView, extra: { storage
     pending: view.pending,
     url: view.url,
     progress_url: view.progressUrl,
+    full_url: full(view.url),
+    full_progress_url: full(view.progressUrl),
     started: iso(view.started),
     last_activity: iso(view.lastActivity),
     user_options: view.userOptions,

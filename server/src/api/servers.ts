@@ -18,21 +18,21 @@ export function serversRouter(ctx: HubContext): Router {
   const router = Router();
 
   async function start(req: Request, res: Response, serverName: string) {
-    const user = await targetUser(ctx, req, req.params.name!);
+    const user = await targetUser(ctx, req, String(req.params.name));
     const options = parseOr400(startBody, req.body ?? null) ?? {};
     const outcome = await ctx.servers.start(user, serverName, options);
     res.status(outcome === "started" ? 201 : 202).type("text/plain").end();
   }
 
   async function stop(req: Request, res: Response, serverName: string) {
-    const user = await targetUser(ctx, req, req.params.name!);
+    const user = await targetUser(ctx, req, String(req.params.name));
     const body = parseOr400(deleteBody, req.body ?? null);
     const outcome = await ctx.servers.stop(user, serverName, { remove: body?.remove === true });
     res.status(outcome === "stopped" ? 204 : 202).type("text/plain").end();
   }
 
   async function progress(req: Request, res: Response, serverName: string) {
-    const user = await targetUser(ctx, req, req.params.name!);
+    const user = await targetUser(ctx, req, String(req.params.name));
     const log = await ctx.servers.progress(user, serverName);
     res.writeHead(200, {
       "Content-Type": "text/event-stream",

@@ -11,7 +11,7 @@ import { tokenModel } from "./presenters.js";
 const createBody = z
   .object({
     note: z.string().max(1000).optional(),
-    expires_in: z.number().int().positive().nullish(),
+    expires_in: z.number().int().nonnegative().nullish(), // 0 or null: never expires
     scopes: z.array(z.string()).nullish(),
     roles: z.array(z.string()).nullish(),
   })
@@ -45,7 +45,7 @@ export function tokensRouter(ctx: HubContext): Router {
       );
     }
     const note = body.note || (principal.name === user.name ? "Requested via api" : `Requested via api by user ${principal.name}`);
-    const issued = await issueToken(ctx.db, user.id, { note, expiresInSeconds: body.expires_in ?? null });
+    const issued = await issueToken(ctx.db, user.id, { note, expiresInSeconds: body.expires_in || null });
     const row = await ctx.db.apiToken.findUniqueOrThrow({ where: { id: issued.id } });
     ctx.logger.info({ user: user.name, by: principal.name, tokenId: issued.id }, "API token issued");
     res.status(201).json({ ...tokenModel(row, user), token: issued.token });

@@ -4,12 +4,12 @@
  */
 import { Router, type Request } from "express";
 import { z } from "zod";
-import { ConflictError, InputError } from "../errors.js";
+import { AlreadyExistsError, InputError } from "../errors.js";
 import type { HubContext } from "../hub/context.js";
 import { parseOr400 } from "../http/validate.js";
 import { mustBeAdmin, principalOf, targetUser } from "./access.js";
 import { serverModel, userModel } from "./presenters.js";
-import type { UserWithGroups } from "../users/service.js";
+import { validateUsername, type UserWithGroups } from "../users/service.js";
 
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
@@ -31,13 +31,19 @@ export function usersRouter(ctx: HubContext): Router {
   const router = Router();
 
   /** Builds the full user model; servers are included like JupyterHub (active ones unless asked for stopped). */
-  async function present(req: Request, user: UserWithGroups, includeStopped: boolean) {
+  /** `withStorage` measures each server's storage (single-user endpoints only: it reads the disk). */
+  async function present(req: Request, user: UserWithGroups, includeStopped: boolean, withStorage = false) {
     const principal = principalOf(req);
     const rows = await ctx.db.server.findMany({ where: { userId: user.id }, orderBy: { name: "asc" } });
     const groups = ctx.users.groupsOf(user);
     const policyUser = { name: user.name, groups };
-    const models = rows.map((row) =>
-      serverModel(user.name, ctx.servers.view(policyUser, row, { includeState: principal.admin })),
+    const models = await Promise.all(
+      rows.map(async (row) =>
+        serverModel(user.name, ctx.servers.view(policyUser, row, { includeState: principal.admin }), {
+          publicUrl: ctx.config.hub.publicUrl,
+          storageUsedBytes: withStorage ? await ctx.servers.storageUsed(user.name, row.name, row.backendState) : undefined,
+        }),
+      ),
     );
     const shown = includeStopped ? models : models.filter((m) => !m.stopped);
     const def = models.find((m) => m.name === "");
@@ -47,7 +53,7 @@ export function usersRouter(ctx: HubContext): Router {
   router.get("/user", async (req, res) => {
     const principal = principalOf(req);
     const user = await ctx.users.get(principal.name);
-    const model = await present(req, user, true);
+    const model = await present(req, user, flag(req.query.include_stopped_servers), true);
     res.json({ ...model, scopes: principal.admin ? ["admin-ui", "inherit"] : ["inherit"], token_id: principal.tokenId ? `a${principal.tokenId}` : null, session_id: principal.sessionId ? "session" : null });
   });
 
@@ -55,7 +61,8 @@ export function usersRouter(ctx: HubContext): Router {
     mustBeAdmin(req);
     const q = parseOr400(listQuery, req.query, "query");
     const where: Record<string, unknown> = {};
-    if (q.name_filter) where.name = { contains: q.name_filter };
+    // Usernames are stored lower-case, so a lower-cased substring match is case-insensitive on every database.
+    if (q.name_filter) where.name = { contains: q.name_filter.toLowerCase() };
     if (q.state === "active" || q.state === "ready") {
       where.servers = { some: { status: q.state === "ready" ? "running" : { in: ["pending", "running", "stopping"] } } };
     } else if (q.state === "inactive") {
@@ -65,7 +72,7 @@ export function usersRouter(ctx: HubContext): Router {
       ctx.db.user.count({ where }),
       ctx.db.user.findMany({ where, orderBy: { id: "asc" }, skip: q.offset, take: q.limit, include: { groups: { include: { group: true } } } }),
     ]);
-    const includeStopped = q.include_stopped_servers !== undefined && q.include_stopped_servers !== "false";
+    const includeStopped = flag(q.include_stopped_servers);
     let items = await Promise.all(users.map((u) => present(req, u, includeStopped)));
     if (q.state === "ready") {
       // A running row whose spawn is still settling is not "ready" yet.
@@ -86,9 +93,10 @@ export function usersRouter(ctx: HubContext): Router {
   router.post("/users", async (req, res) => {
     mustBeAdmin(req);
     const body = parseOr400(createMany, req.body);
+    for (const name of body.usernames) validateUsername(name); // all names first: nothing is created if one is bad
     const existing = await ctx.db.user.findMany({ where: { name: { in: body.usernames } }, select: { name: true } });
     const toCreate = body.usernames.filter((n) => !existing.some((e) => e.name === n));
-    if (toCreate.length === 0) throw new ConflictError(`all ${body.usernames.length} users already exist`);
+    if (toCreate.length === 0) throw new AlreadyExistsError(`all ${body.usernames.length} users already exist`);
     const created = [];
     for (const name of toCreate) created.push(await ctx.users.create(name, { admin: body.admin ?? false }));
     res.status(201).json(await Promise.all(created.map((u) => present(req, u, false))));
@@ -96,8 +104,8 @@ export function usersRouter(ctx: HubContext): Router {
 
   router.get("/users/:name", async (req, res) => {
     const user = await targetUser(ctx, req, req.params.name!);
-    const includeStopped = req.query.include_stopped_servers !== undefined;
-    res.json(await present(req, user, includeStopped));
+    const includeStopped = flag(req.query.include_stopped_servers);
+    res.json(await present(req, user, includeStopped, true));
   });
 
   router.post("/users/:name", async (req, res) => {
@@ -124,6 +132,11 @@ export function usersRouter(ctx: HubContext): Router {
   });
 
   return router;
+}
+
+/** A boolean query flag: present means on, except "false" and "0" (JupyterHub's reading). */
+function flag(value: unknown): boolean {
+  return value !== undefined && value !== "false" && value !== "0";
 }
 
 function stringQuery(req: Request): Record<string, string> {

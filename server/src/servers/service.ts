@@ -202,8 +202,8 @@ export class Servers {
       this.o.metrics.spawnFailures.inc({ reason: failure.reason });
       this.o.logger.warn({ user: userName, server: serverName, reason: failure.reason, err: failure.logMessage }, "spawn failed");
       await spawner.stop({ now: true }).catch((e: unknown) => this.o.logger.error({ err: e }, "cleanup after failed spawn"));
-      if (created && serverName) {
-        // A named server created by this request did not come to life: undo the creation completely.
+      if (created) {
+        // A server created by this very request did not come to life: undo the creation completely.
         await spawner.removeStorage().catch((e: unknown) => this.o.logger.error({ err: e }, "removing storage after failed spawn"));
         await this.o.db.server.delete({ where: { id: rowId } }).catch(() => undefined);
       } else {
@@ -247,6 +247,8 @@ export class Servers {
     const key = serverKey(user.name, serverName);
     if (options.remove && !serverName) throw new InputError("the default server cannot be deleted, only stopped");
     const row = await this.o.db.server.findUnique({ where: { userId_name: { userId: user.id, name: serverName } } });
+    // Stopping a default server that was never started is a no-op, as in JupyterHub.
+    if (!row && !serverName) return "stopped";
     if (!row) throw new NotFoundError(`${user.name} has no server named '${serverName}'`);
     const runtime = this.runtimes.get(key);
     if (runtime?.pending === "spawn") {

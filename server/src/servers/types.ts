@@ -1,23 +1,16 @@
 /** Types shared by the servers module and its callers. */
-import type { Enforcement, ServerLimits } from "../spawners/types.js";
+import type { PolicyReason } from "../errors.js";
+import type { EffectiveLimits, PolicyUser } from "../policy/index.js";
+import type { Enforcement } from "../spawners/types.js";
 
-/** What the servers module needs from the policy engine. */
+export type { EffectiveLimits, PolicyUser };
+
+/** What the servers module needs from the policy engine (adapted in hub/start.ts). */
 export interface ServerPolicy {
-  /** Decides whether `user` may create a named server called `serverName`, given the names they already have. */
-  mayCreate(user: PolicyUser, serverName: string, existingNames: string[]): { allow: boolean; reasons: import("../errors.js").PolicyReason[] };
+  /** Whether `user` may create a named server called `serverName`, given the named servers they already have. */
+  mayCreate(user: PolicyUser, serverName: string, existingNames: string[]): { allow: boolean; reasons: PolicyReason[] };
   /** The effective limits for `user`'s servers. */
   limitsFor(user: PolicyUser): EffectiveLimits;
-}
-
-export interface PolicyUser {
-  name: string;
-  groups: string[];
-}
-
-export interface EffectiveLimits extends ServerLimits {
-  /** Idle time after which the culler stops the server; null for never. */
-  idleTimeoutMs: number | null;
-  namedServers: number;
 }
 
 export type ServerStatus = "stopped" | "pending" | "running" | "stopping";
