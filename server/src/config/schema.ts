@@ -64,6 +64,11 @@ const localSpawner = z
       .enum(["auto", "off"])
       .default("auto")
       .describe("Enforce CPU and memory with cgroups when the hierarchy is writable (`off` to disable)."),
+    cgroupParent: z
+      .string()
+      .regex(/^[a-zA-Z0-9_.-]+$/)
+      .default("ganymede")
+      .describe("The cgroup under which each server gets its own group; give each hub on a machine its own."),
   })
   .strict()
   .prefault({});

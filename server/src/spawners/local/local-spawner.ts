@@ -1,0 +1,359 @@
+/**
+ * One server as a Jupyter process on this machine. See index.ts for the behaviour in full; this file is the
+ * lifecycle: start (storage → limits → launch → first seconds), stop, poll, state/restore, storage removal.
+ */
+import { randomUUID } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
+import { rm, rmdir } from "node:fs/promises";
+import path from "node:path";
+import { SpawnError } from "../../errors.js";
+import type {
+  BackendState,
+  Endpoint,
+  Enforcement,
+  LimitEnforcement,
+  PollResult,
+  ServerIdentity,
+  SpawnContext,
+  Spawner,
+  SpawnProgress,
+} from "../types.js";
+import { cgroupFor, removeCgroup, setupCgroup, wrapInCgroup, type Cgroup, type CgroupSupport } from "./cgroups.js";
+import {
+  exitCodeOf,
+  hubOptions,
+  launch,
+  logLine,
+  logTail,
+  openLog,
+  pickPort,
+  resolveCommand,
+  serverEnv,
+  watchFirstSeconds,
+} from "./launch.js";
+import { serverDirName, serverLayout, type ServerLayout } from "./layout.js";
+import { mountsUnder } from "./mounts.js";
+import { bootId, readStat } from "./proc.js";
+import { killCgroupMembers, mainAlive, SPAWN_ID_VAR, terminate, type ProcessTarget } from "./processes.js";
+import { localStateSchema, type LocalState } from "./state.js";
+import {
+  plannedStorageEnforcement,
+  prepareStorage,
+  releaseStorage,
+  storageUsage,
+  type LoopSupport,
+  type StorageMode,
+  type StorageState,
+} from "./storage.js";
+import { unmountVolume } from "./volume.js";
+
+/** pino-compatible logger. */
+export interface SpawnerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** What every spawner of one factory shares: resolved options and what the machine supports. */
+export interface LocalShared {
+  rootDir: string;
+  command: string[];
+  args: string[];
+  env: Record<string, string>;
+  storage: StorageMode;
+  cgroups: "auto" | "off";
+  cgroupParent: string;
+  stopGraceMs: number;
+  log: SpawnerLogger;
+  cgroupSupport: CgroupSupport;
+  loopSupport: LoopSupport;
+  /** Ports handed to servers of this factory that are still running. */
+  portsInUse: Set<number>;
+}
+
+/** Attempts when the chosen port was taken between choosing and binding. */
+const PORT_ATTEMPTS = 3;
+const PORT_IN_USE = /already in use|EADDRINUSE|address in use|is not available/i;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+
+/** Resources taken during a start, released by stop() even when the start did not finish. */
+interface Taken {
+  storage?: StorageState;
+  cgroup?: Cgroup | null;
+  target?: ProcessTarget;
+  port?: number;
+}
+
+export class LocalSpawner implements Spawner {
+  private readonly layout: ServerLayout;
+  /** Complete state of a launched server (what state() returns). */
+  private current: LocalState | undefined;
+  private taken: Taken = {};
+  private child: ChildProcess | undefined;
+  private stopping: Promise<void> | undefined;
+  private lastEnforcement: Enforcement | undefined;
+
+  constructor(
+    private readonly shared: LocalShared,
+    private readonly identity: ServerIdentity,
+  ) {
+    this.layout = serverLayout(shared.rootDir, identity);
+  }
+
+  private get name(): string {
+    return `${this.identity.user}/${this.identity.serverName}`;
+  }
+
+  private get cgroupName(): string {
+    // "." cannot occur in server names, so user.server is unambiguous even for users with "-" or "." in their names.
+    return `${this.identity.user}.${serverDirName(this.identity.serverName)}`;
+  }
+
+  async start(ctx: SpawnContext, signal: AbortSignal, onProgress: (p: SpawnProgress) => void): Promise<Endpoint> {
+    if (ctx.user !== this.identity.user || ctx.serverName !== this.identity.serverName) {
+      throw new Error(`spawn context is for ${ctx.user}/${ctx.serverName}, not ${this.name}`);
+    }
+    if (this.stopping) await this.stopping;
+    if (this.current && (await mainAlive(this.targetOf(this.current)))) {
+      throw new Error(`server ${this.name} is already running`);
+    }
+    // Leftovers of a run that ended on its own (mount, cgroup).
+    await this.stop({ now: true });
+    signal.throwIfAborted();
+    try {
+      return await this.launchAll(ctx, signal, onProgress);
+    } catch (err) {
+      await this.stop({ now: true }).catch((cleanupErr: unknown) =>
+        this.shared.log.error({ err: cleanupErr, ...this.identity }, "cleanup after a failed start failed"),
+      );
+      if (signal.aborted) throw signal.reason;
+      throw err;
+    }
+  }
+
+  private async launchAll(
+    ctx: SpawnContext,
+    signal: AbortSignal,
+    onProgress: (p: SpawnProgress) => void,
+  ): Promise<Endpoint> {
+    const { shared, layout } = this;
+    const log = { user: this.identity.user, server: this.identity.serverName };
+    const cgroup =
+      shared.cgroups === "auto" && shared.cgroupSupport.available
+        ? cgroupFor(shared.cgroupSupport, shared.cgroupParent, this.cgroupName)
+        : null;
+    if (cgroup) {
+      // Processes of a start the hub forgot about (it died before saving the state) would hold the volume.
+      const killed = await killCgroupMembers(cgroup);
+      if (killed) shared.log.warn({ ...log, killed }, "killed leftover processes in the server's cgroup");
+    }
+
+    onProgress({ progress: 10, message: this.storageMessage(ctx) });
+    const storage = await prepareStorage(shared.storage, shared.loopSupport, layout, ctx.limits.storageBytes);
+    this.taken.storage = storage.state;
+    for (const note of storage.notes) {
+      shared.log.info({ ...log, note }, "storage");
+      onProgress({ progress: 20, message: `Storage: ${note}` });
+    }
+    signal.throwIfAborted();
+
+    const limits = await this.prepareLimits(cgroup, ctx, onProgress);
+    this.taken.cgroup = limits.cgroup;
+    signal.throwIfAborted();
+
+    const spawnId = randomUUID();
+    const hubEnv = { HOME: layout.workdir, JUPYTER_TOKEN: ctx.token, [SPAWN_ID_VAR]: spawnId };
+    const env = serverEnv(shared.env, ctx.env, hubEnv);
+    const [cmd, ...cmdArgs] = shared.command;
+    const exe = resolveCommand(cmd!, env.PATH ?? "");
+    if (!exe) throw new SpawnError("backend", `command not found: ${cmd}`);
+    const enforcement: Enforcement = { cpu: limits.cpu, memory: limits.memory, storage: storage.enforcement };
+    this.lastEnforcement = enforcement;
+
+    for (let attempt = 1; ; attempt++) {
+      const port = await pickPort(shared.portsInUse);
+      onProgress({ progress: 40, message: `Starting Jupyter server on port ${port}` });
+      const argv = [exe, ...cmdArgs, ...hubOptions(ctx.baseUrl, port, layout.workdir), ...shared.args];
+      const { fd, offset } = await openLog(layout.log);
+      logLine(fd, `starting ${argv.join(" ")}`);
+      const child = await launch(limits.cgroup ? wrapInCgroup(limits.cgroup, argv) : argv, env, layout.workdir, fd);
+      const stat = await readStat(child.pid!);
+      this.child = child;
+      const target: ProcessTarget = {
+        pid: child.pid!,
+        pgid: child.pid!, // detached: the child leads its own session and process group
+        startTime: stat?.startTime ?? "0",
+        bootId: bootId(),
+        spawnId,
+        cgroup: limits.cgroup,
+      };
+      this.taken.target = target;
+      this.taken.port = port;
+      shared.portsInUse.add(port);
+      shared.log.info({ ...log, pid: target.pid, port }, "launched Jupyter server");
+
+      onProgress({ progress: 60, message: "Waiting for the server to listen" });
+      const outcome = await watchFirstSeconds(child, port, signal);
+      if (outcome === "exited") {
+        const code = exitCodeOf(child);
+        const tail = await logTail(layout.log, offset, ctx.token);
+        await terminate(target, 0); // anything it left behind
+        shared.portsInUse.delete(port);
+        if (attempt < PORT_ATTEMPTS && tail.some((l) => PORT_IN_USE.test(l))) {
+          shared.log.warn({ ...log, port }, "port was taken before the server could bind it; retrying");
+          continue;
+        }
+        const message = `The Jupyter server exited with code ${code} right after starting.`;
+        const detail = tail.length ? ["Last lines of its log:", ...tail] : ["It wrote nothing to its log."];
+        throw new SpawnError("exited", [message, ...detail].join("\n"));
+      }
+      this.current = {
+        version: 1,
+        ...target,
+        cgroup: limits.cgroup,
+        port,
+        startedAt: new Date().toISOString(),
+        paths: { dir: layout.dir, workdir: layout.workdir, log: layout.log },
+        storage: storage.state,
+        enforcement,
+      };
+      const done = outcome === "listening" ? "Server listening" : "Server process running";
+      onProgress({ progress: 80, message: `${done} on port ${port}` });
+      return { url: `http://127.0.0.1:${port}` };
+    }
+  }
+
+  private storageMessage(ctx: SpawnContext): string {
+    const planned = plannedStorageEnforcement(this.shared.storage, this.shared.loopSupport, this.layout);
+    const gib = ctx.limits.storageBytes / 2 ** 30;
+    const size = gib >= 1 ? `${Number(gib.toFixed(1))} GiB` : `${Math.round(ctx.limits.storageBytes / 2 ** 20)} MiB`;
+    return planned.enforced ? `Preparing storage (${size} volume)` : "Preparing storage (directory)";
+  }
+
+  private async prepareLimits(
+    cgroup: Cgroup | null,
+    ctx: SpawnContext,
+    onProgress: (p: SpawnProgress) => void,
+  ): Promise<{ cgroup: Cgroup | null; cpu: LimitEnforcement; memory: LimitEnforcement }> {
+    const { shared } = this;
+    if (!cgroup) {
+      const reason =
+        shared.cgroups === "off"
+          ? "cgroups are disabled (cgroups: off)"
+          : `no usable cgroups: ${shared.cgroupSupport.available ? "unknown" : shared.cgroupSupport.reason}`;
+      return { cgroup: null, cpu: { enforced: false, reason }, memory: { enforced: false, reason } };
+    }
+    const memory = `${Math.round(ctx.limits.memoryBytes / 2 ** 20)} MiB`;
+    onProgress({ progress: 30, message: `Applying limits (${ctx.limits.cpu} CPU, ${memory} memory)` });
+    try {
+      return { cgroup, ...(await setupCgroup(cgroup, ctx.limits)) };
+    } catch (err) {
+      // cgroups: auto means "where the OS allows": run unconfined and say why.
+      await removeCgroup(cgroup).catch(() => undefined);
+      const reason = `cgroup setup failed: ${(err as Error).message}`;
+      shared.log.warn({ user: this.identity.user, server: this.identity.serverName, reason }, "no cgroup limits");
+      return { cgroup: null, cpu: { enforced: false, reason }, memory: { enforced: false, reason } };
+    }
+  }
+
+  async stop(options: { now?: boolean } = {}): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = this.stopNow(options.now ?? false).finally(() => {
+      this.stopping = undefined;
+    });
+    return this.stopping;
+  }
+
+  private async stopNow(now: boolean): Promise<void> {
+    const taken = this.taken;
+    if (taken.target) {
+      await terminate(taken.target, now ? 0 : this.shared.stopGraceMs);
+      const { user, serverName: server } = this.identity;
+      this.shared.log.info({ user, server, pid: taken.target.pid }, "stopped Jupyter server");
+    }
+    if (taken.storage) await releaseStorage(taken.storage, this.layout);
+    if (taken.cgroup) await removeCgroup(taken.cgroup);
+    if (taken.port !== undefined) this.shared.portsInUse.delete(taken.port);
+    this.taken = {};
+    this.current = undefined;
+  }
+
+  async poll(): Promise<PollResult> {
+    const target = this.taken.target;
+    if (target && (await mainAlive(target))) return { running: true };
+    const child = this.child;
+    if (child && exitCodeOf(child) === null) {
+      // Our own child, dead but its exit not yet delivered: give it a moment to report the code.
+      await Promise.race([new Promise((r) => child.once("exit", r)), sleep(200)]);
+    }
+    return { running: false, exitCode: child ? exitCodeOf(child) : null };
+  }
+
+  state(): BackendState {
+    return this.current ? structuredClone(this.current) : {};
+  }
+
+  restore(state: BackendState): void {
+    if (Object.keys(state).length === 0) {
+      this.current = undefined;
+      this.taken = {};
+      return;
+    }
+    const parsed = localStateSchema.safeParse(state);
+    if (!parsed.success) throw new Error(`invalid local spawner state: ${parsed.error.message}`);
+    const s = parsed.data;
+    this.current = s;
+    this.child = undefined;
+    this.lastEnforcement = s.enforcement;
+    this.taken = { storage: s.storage, cgroup: s.cgroup, target: this.targetOf(s), port: s.port };
+    this.shared.portsInUse.add(s.port);
+  }
+
+  async removeStorage(): Promise<void> {
+    if (this.stopping) await this.stopping;
+    if (this.taken.target && (await mainAlive(this.taken.target))) {
+      throw new Error(`server ${this.name} is still running: stop it before removing its storage`);
+    }
+    await this.stop({ now: true });
+    const { dir, workdir } = this.layout;
+    const { shared } = this;
+    if (shared.cgroupSupport.available) {
+      // A group left by a start the hub forgot about.
+      const cgroup = cgroupFor(shared.cgroupSupport, shared.cgroupParent, this.cgroupName);
+      await killCgroupMembers(cgroup);
+      await removeCgroup(cgroup);
+    }
+    await unmountVolume(workdir);
+    const mounted = await mountsUnder(dir);
+    if (mounted.length) {
+      throw new Error(`cannot remove ${dir}: ${mounted.map((m) => m.mountPoint).join(", ")} still mounted`);
+    }
+    await rm(dir, { recursive: true, force: true });
+    // The user's folder goes too once their last server's storage is gone.
+    await rmdir(path.dirname(dir)).catch(() => undefined);
+  }
+
+  async storageUsed(): Promise<number | undefined> {
+    return storageUsage(this.layout);
+  }
+
+  enforcement(): Enforcement {
+    if (this.lastEnforcement) return this.lastEnforcement;
+    const { shared } = this;
+    const cg: LimitEnforcement =
+      shared.cgroups === "off"
+        ? { enforced: false, reason: "cgroups are disabled (cgroups: off)" }
+        : shared.cgroupSupport.available
+          ? { enforced: true, by: `cgroup v${shared.cgroupSupport.version}` }
+          : { enforced: false, reason: `no usable cgroups: ${shared.cgroupSupport.reason}` };
+    return { cpu: cg, memory: cg, storage: plannedStorageEnforcement(shared.storage, shared.loopSupport, this.layout) };
+  }
+
+  private targetOf(s: LocalState | undefined): ProcessTarget {
+    if (!s) return { pid: 0, pgid: 0, startTime: "", bootId: "", spawnId: "", cgroup: null };
+    return { pid: s.pid, pgid: s.pgid, startTime: s.startTime, bootId: s.bootId, spawnId: s.spawnId, cgroup: s.cgroup };
+  }
+}

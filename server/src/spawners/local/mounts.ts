@@ -1,0 +1,55 @@
+/** The mount table of the hub's mount namespace, from /proc/self/mountinfo. */
+import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+
+export interface MountEntry {
+  /** Path of the mounted directory inside its filesystem ("/" for a whole filesystem). */
+  root: string;
+  mountPoint: string;
+  fsType: string;
+  source: string;
+  superOptions: string[];
+}
+
+/** mountinfo escapes space, tab, newline and backslash as \ooo. */
+function unescape(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+export function parseMountinfo(text: string): MountEntry[] {
+  const entries: MountEntry[] = [];
+  for (const line of text.split("\n")) {
+    // id parent major:minor root mountpoint options [optional fields…] - fstype source superoptions
+    const [left, right] = line.split(" - ");
+    if (left === undefined || right === undefined) continue;
+    const l = left.split(" ");
+    const r = right.split(" ");
+    if (l[3] === undefined || l[4] === undefined || r[0] === undefined) continue;
+    entries.push({
+      root: unescape(l[3]),
+      mountPoint: unescape(l[4]),
+      fsType: r[0],
+      source: unescape(r[1] ?? ""),
+      superOptions: (r[2] ?? "").split(","),
+    });
+  }
+  return entries;
+}
+
+export async function readMounts(): Promise<MountEntry[]> {
+  return parseMountinfo(await readFile("/proc/self/mountinfo", "utf8"));
+}
+
+export function readMountsSync(): MountEntry[] {
+  return parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"));
+}
+
+/** The topmost mount at exactly `dir`, if any. */
+export async function mountAt(dir: string): Promise<MountEntry | undefined> {
+  return (await readMounts()).findLast((m) => m.mountPoint === dir);
+}
+
+/** Mounts at or below `dir`. */
+export async function mountsUnder(dir: string): Promise<MountEntry[]> {
+  return (await readMounts()).filter((m) => m.mountPoint === dir || m.mountPoint.startsWith(dir + "/"));
+}

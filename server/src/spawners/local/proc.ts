@@ -1,0 +1,84 @@
+/**
+ * Reading Linux's /proc: process start times (to survive PID reuse) and finding every process that belongs to a
+ * server, including kernels that Jupyter starts in sessions of their own.
+ */
+import { readFile, readdir } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+
+export interface ProcStat {
+  pid: number;
+  /** One-letter state: R, S, D, Z (zombie), … */
+  state: string;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  /** Clock ticks after boot; with the boot id it identifies a process for good. */
+  startTime: string;
+}
+
+let cachedBootId: string | undefined;
+
+/** This boot's random id: a start time from an earlier boot never matches. */
+export function bootId(): string {
+  cachedBootId ??= readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  return cachedBootId;
+}
+
+export function parseStat(text: string): Omit<ProcStat, "pid"> | undefined {
+  // The command name (field 2) is in parentheses and may itself contain spaces and parentheses.
+  const close = text.lastIndexOf(")");
+  if (close < 0) return undefined;
+  const fields = text.slice(close + 2).split(" ");
+  // fields[0] is field 3 (state); field N is fields[N - 3].
+  const [state, ppid, pgrp, session, startTime] = [fields[0], fields[1], fields[2], fields[3], fields[19]];
+  if (state === undefined || ppid === undefined || pgrp === undefined || session === undefined || !startTime) {
+    return undefined;
+  }
+  return { state, ppid: Number(ppid), pgrp: Number(pgrp), session: Number(session), startTime };
+}
+
+export async function readStat(pid: number): Promise<ProcStat | undefined> {
+  try {
+    const parsed = parseStat(await readFile(`/proc/${pid}/stat`, "utf8"));
+    return parsed && { pid, ...parsed };
+  } catch {
+    return undefined;
+  }
+}
+
+export function readStatSync(pid: number): ProcStat | undefined {
+  try {
+    const parsed = parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    return parsed && { pid, ...parsed };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every process visible in /proc (zombies included). */
+export async function listProcesses(): Promise<ProcStat[]> {
+  const names = await readdir("/proc");
+  const stats = await Promise.all(names.filter((n) => /^\d+$/.test(n)).map((n) => readStat(Number(n))));
+  return stats.filter((s): s is ProcStat => s !== undefined);
+}
+
+/** Whether the process's initial environment holds `NAME=value` (unreadable → false). */
+export async function hasEnv(pid: number, entry: string): Promise<boolean> {
+  try {
+    const env = await readFile(`/proc/${pid}/environ`, "latin1");
+    return env.startsWith(entry + "\0") || env.includes("\0" + entry + "\0") || env === entry;
+  } catch {
+    return false;
+  }
+}
+
+/** Sends a signal, ignoring processes that are already gone. */
+export function signal(pid: number, sig: NodeJS.Signals): void {
+  // Never the hub itself, init, or "every process" (-1 / 0).
+  if (pid === process.pid || pid === 1 || pid === 0 || pid === -1 || pid === -process.pid) return;
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
+}

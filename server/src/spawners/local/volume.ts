@@ -1,0 +1,155 @@
+/**
+ * Size-limited storage: a sparse ext4 image per server, loop-mounted at the server's working directory while it runs.
+ *
+ * Resizing: when the granted size grows, the image is grown (offline e2fsck + resize2fs) at the next start; when it
+ * shrinks, the image is kept as it is (shrinking could destroy data and fails when the files do not fit): the
+ * volume size is then reported in `enforcement().storage`.
+ */
+import { execFile } from "node:child_process";
+import { accessSync, constants, existsSync } from "node:fs";
+import { mkdir, rm, rmdir, stat, statfs, truncate, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { mountAt } from "./mounts.js";
+
+const run = promisify(execFile);
+
+/** The hub's PATH may lack the sbin directories where the filesystem tools live. */
+const TOOL_PATH = [process.env.PATH ?? "", "/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"].join(":");
+
+async function tool(cmd: string, args: string[], okCodes: number[] = [0]): Promise<string> {
+  try {
+    const { stdout } = await run(cmd, args, { env: { ...process.env, PATH: TOOL_PATH, LC_ALL: "C" } });
+    return stdout;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { code?: number | string; stderr?: string };
+    if (typeof e.code === "number" && okCodes.includes(e.code)) return "";
+    const detail = (e.stderr ?? "").trim() || e.message;
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${detail}`);
+  }
+}
+
+function findTool(name: string): boolean {
+  return TOOL_PATH.split(":").some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(path.join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Whether loop volumes can work here (synchronous: run once per factory). */
+export function loopSupport(): { ok: true } | { ok: false; reason: string } {
+  if (process.getuid?.() !== 0) return { ok: false, reason: "loop volumes need the hub to run as root" };
+  if (!existsSync("/dev/loop-control")) return { ok: false, reason: "no loop devices (/dev/loop-control is missing)" };
+  const missing = ["mkfs.ext4", "mount", "umount", "losetup", "e2fsck", "resize2fs"].filter((t) => !findTool(t));
+  if (missing.length) return { ok: false, reason: `missing tools: ${missing.join(", ")}` };
+  return { ok: true };
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes % 2 ** 30 === 0) return `${bytes / 2 ** 30} GiB`;
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  return `${Math.round(bytes / 2 ** 20)} MiB`;
+}
+
+export interface PreparedVolume {
+  /** Size of the image now. */
+  sizeBytes: number;
+  created: boolean;
+  grownFrom?: number;
+  /** Set when the image is larger than the granted size and was kept. */
+  keptLarger?: boolean;
+}
+
+/** The smallest volume worth creating (ext4 with a journal needs a few MiB). */
+const MIN_VOLUME_BYTES = 16 * 2 ** 20;
+
+/** Creates the image, or grows an existing one to `sizeBytes`. Must be called while it is not mounted. */
+export async function prepareVolume(image: string, requestedBytes: number): Promise<PreparedVolume> {
+  // Whole 1 MiB units keep ext4 (and the loop device) happy.
+  const sizeBytes = Math.max(MIN_VOLUME_BYTES, Math.floor(requestedBytes / 2 ** 20) * 2 ** 20);
+  const current = await stat(image).then(
+    (s) => s.size,
+    () => undefined,
+  );
+  if (current === undefined) {
+    try {
+      await writeFile(image, "", { flag: "wx" });
+      await truncate(image, sizeBytes);
+      // -m 0: no blocks reserved for root, the user gets the whole size; lazy init keeps creation instant.
+      await tool("mkfs.ext4", ["-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", image]);
+    } catch (err) {
+      await rm(image, { force: true });
+      throw err;
+    }
+    return { sizeBytes, created: true };
+  }
+  if (current < sizeBytes) {
+    await truncate(image, sizeBytes);
+    // resize2fs insists on a freshly checked filesystem; -p repairs only what is safe (exit 1 = fixed).
+    await tool("e2fsck", ["-f", "-p", image], [1]);
+    await tool("resize2fs", [image]);
+    return { sizeBytes, created: false, grownFrom: current };
+  }
+  return { sizeBytes: current, created: false, keptLarger: current > sizeBytes };
+}
+
+/** Loop devices the image is attached to ("/dev/loop3"…). */
+export async function attachedLoopDevices(image: string): Promise<string[]> {
+  const out = await tool("losetup", ["-j", image]);
+  return out
+    .split("\n")
+    .map((l) => l.split(":")[0]?.trim() ?? "")
+    .filter((d) => d.startsWith("/dev/"));
+}
+
+/**
+ * Mounts the image at `mountPoint` (reusing a mount that is already there). Returns the loop device.
+ * Refuses when the image is still attached elsewhere: mounting one ext4 twice would corrupt it.
+ */
+export async function mountVolume(image: string, mountPoint: string, fresh: boolean): Promise<string> {
+  await mkdir(mountPoint, { recursive: true });
+  const existing = await mountAt(mountPoint);
+  if (existing?.fsType === "ext4" && existing.source.startsWith("/dev/loop")) return existing.source;
+  const attached = await attachedLoopDevices(image);
+  if (attached.length) {
+    throw new Error(`volume ${image} is still attached to ${attached.join(", ")} (busy after an earlier unmount?)`);
+  }
+  // nosuid/nodev: a user's files must not become setuid programs or device nodes on the hub's machine.
+  await tool("mount", ["-t", "ext4", "-o", "loop,nosuid,nodev", image, mountPoint]);
+  const mounted = await mountAt(mountPoint);
+  if (fresh) {
+    // Jupyter would list lost+found in the user's file browser; e2fsck recreates it when it needs it.
+    await rmdir(path.join(mountPoint, "lost+found")).catch(() => undefined);
+  }
+  return mounted?.source ?? "";
+}
+
+/** Unmounts `mountPoint` if something is mounted there (the loop device detaches itself: autoclear). */
+export async function unmountVolume(mountPoint: string): Promise<void> {
+  for (let attempt = 0; (await mountAt(mountPoint)) !== undefined; attempt++) {
+    try {
+      await tool("umount", [mountPoint]);
+    } catch (err) {
+      // Processes that just died may hold the filesystem for a moment.
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Bytes used on a mounted filesystem (like df's "Used"). */
+export async function mountedUsage(mountPoint: string): Promise<number> {
+  const s = await statfs(mountPoint);
+  return (s.blocks - s.bfree) * s.bsize;
+}
+
+/** Size of the filesystem mounted at `mountPoint` (excluding ext4's metadata overhead, like df's "Size"). */
+export async function mountedSize(mountPoint: string): Promise<number> {
+  const s = await statfs(mountPoint);
+  return s.blocks * s.bsize;
+}
