@@ -49,6 +49,12 @@ export class NotFoundError extends HubError {
   readonly code = "not_found";
 }
 
+/** Creating something that already exists. */
+export class AlreadyExistsError extends HubError {
+  readonly status = 409;
+  readonly code = "already_exists";
+}
+
 /** The resource exists but is in a state that does not allow the request (e.g. starting a running server). */
 export class ConflictError extends HubError {
   readonly status = 400;

@@ -5,7 +5,7 @@
  * this process.
  */
 import type { IncomingMessage } from "node:http";
-import { parse as parseCookie } from "cookie";
+import { parseCookie } from "cookie";
 import type { Db } from "../store/database.js";
 import type { Principal } from "./principal.js";
 import { SESSION_COOKIE, sessionIdFor } from "./sessions.js";
@@ -43,7 +43,7 @@ export class Identifier {
       this.touch(`t:${hash}`, () =>
         this.db.apiToken.update({ where: { id: row.id }, data: { lastActivity: new Date() } }),
       );
-      return { userId: row.userId, name: row.user.name, admin: row.user.admin, via: "token", tokenId: row.id };
+      return [{ userId: row.userId, name: row.user.name, admin: row.user.admin, via: "token", tokenId: row.id }, row.expiresAt];
     });
   }
 
@@ -53,7 +53,7 @@ export class Identifier {
       const row = await this.db.session.findUnique({ where: { id }, include: { user: true } });
       if (!row || row.expiresAt.getTime() <= Date.now()) return null;
       this.touch(`s:${id}`, () => this.db.session.update({ where: { id }, data: { lastSeen: new Date() } }));
-      return { userId: row.userId, name: row.user.name, admin: row.user.admin, via: "cookie", sessionId: id };
+      return [{ userId: row.userId, name: row.user.name, admin: row.user.admin, via: "cookie", sessionId: id }, row.expiresAt];
     });
   }
 
@@ -62,14 +62,16 @@ export class Identifier {
     this.cache.clear();
   }
 
-  private async cached(key: string, load: () => Promise<Principal | null>): Promise<Principal | null> {
+  /** `load` returns the principal and when the credential expires, so a cached entry never outlives it. */
+  private async cached(key: string, load: () => Promise<[Principal, Date | null] | null>): Promise<Principal | null> {
     const now = Date.now();
     const hit = this.cache.get(key);
     if (hit && hit.until > now) return hit.principal;
-    const principal = await load();
+    const loaded = await load();
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { principal, until: now + CACHE_TTL_MS });
-    return principal;
+    const until = Math.min(now + CACHE_TTL_MS, loaded?.[1]?.getTime() ?? Infinity);
+    this.cache.set(key, { principal: loaded?.[0] ?? null, until });
+    return loaded?.[0] ?? null;
   }
 
   /** Records last use at most once a minute per credential, off the request path. */

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { RequestHandler } from "express";
-import { parse as parseCookie } from "cookie";
+import { parseCookie } from "cookie";
 import { ForbiddenError, UnauthenticatedError } from "../errors.js";
 import type { Identifier } from "../auth/identify.js";
 import type { Principal } from "../auth/principal.js";
@@ -12,9 +12,13 @@ import { SAFE_METHODS, requestOrigin, xsrfTokenFor } from "../auth/csrf.js";
 import { XSRF_COOKIE } from "../auth/sessions.js";
 import type { SecretBox } from "../lib/secrets.js";
 
-declare module "express-serve-static-core" {
-  interface Request {
-    principal?: Principal;
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by attachPrincipal: who made the request, if anyone. */
+      principal?: Principal;
+    }
   }
 }
 

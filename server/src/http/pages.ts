@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import express, { Router, type Request, type Response } from "express";
-import { parse as parseCookie, serialize } from "cookie";
+import { parseCookie, stringifySetCookie } from "cookie";
 import { ForbiddenError } from "../errors.js";
 import { requestOrigin, xsrfTokenFor } from "../auth/csrf.js";
 import { verifyPassword } from "../auth/passwords.js";
@@ -27,8 +27,8 @@ export function pagesRouter(ctx: HubContext): Router {
   const secure = cookieSecure(ctx);
   const cookieBase = { path: "/", sameSite: "lax" as const, secure };
 
-  const setCookie = (res: Response, name: string, value: string, options: Record<string, unknown>) =>
-    res.append("Set-Cookie", serialize(name, value, { ...cookieBase, ...options }));
+  const setCookie = (res: Response, name: string, value: string, options: { httpOnly?: boolean; path?: string; maxAge?: number }) =>
+    res.append("Set-Cookie", stringifySetCookie({ name, value, ...cookieBase, ...options }));
 
   function loginForm(req: Request, res: Response, status: number, error?: string) {
     const nonce = randomBytes(16).toString("base64url");

@@ -42,7 +42,8 @@ export function createMetrics(countServers: () => Promise<Record<string, number>
     }),
     proxiedRequests: new Counter({
       name: "ganymede_proxied_requests_total",
-      help: "HTTP requests and WebSocket upgrades proxied to user servers.",
+      help: "HTTP requests and WebSocket upgrades proxied to user servers, by response status.",
+      labelNames: ["status"],
       registers: [registry],
     }),
     culls: new Counter({

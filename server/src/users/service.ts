@@ -2,7 +2,7 @@
  * Hub users: creation with validated names, groups, local passwords, deletion (servers and their storage go too).
  * Authentication backends (local accounts now, LDAP/OIDC later) call `upsertFromLogin` through the same rules.
  */
-import { ConflictError, InputError, NotFoundError } from "../errors.js";
+import { AlreadyExistsError, InputError, NotFoundError } from "../errors.js";
 import type { Identifier } from "../auth/identify.js";
 import { hashPassword } from "../auth/passwords.js";
 import type { Servers } from "../servers/service.js";
@@ -25,10 +25,11 @@ export const userInclude = { groups: { include: { group: true } } } as const;
 export type UserWithGroups = Awaited<ReturnType<Users["get"]>>;
 
 export class Users {
+  /** `servers` is needed only to delete users (the CLI manages accounts without running any server). */
   constructor(
     private readonly db: Db,
-    private readonly servers: Servers,
-    private readonly identifier: Identifier,
+    private readonly identifier?: Identifier,
+    private readonly servers?: Servers,
   ) {}
 
   async find(name: string) {
@@ -55,7 +56,7 @@ export class Users {
         },
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictError(`user ${name} already exists`);
+      if (isUniqueViolation(err)) throw new AlreadyExistsError(`user ${name} already exists`);
       throw err;
     }
     if (options.groups?.length) await this.setGroups(name, options.groups);
@@ -75,7 +76,7 @@ export class Users {
 
   async setAdmin(name: string, admin: boolean): Promise<void> {
     await this.db.user.update({ where: { name }, data: { admin } });
-    this.identifier.clear();
+    this.identifier?.clear();
   }
 
   async setPassword(name: string, password: string): Promise<void> {
@@ -86,9 +87,10 @@ export class Users {
   /** Deletes a user: stops and deletes all their servers (storage included), then the user, sessions and tokens. */
   async delete(name: string): Promise<void> {
     const user = await this.get(name);
+    if (!this.servers) throw new Error("deleting users needs the servers module");
     await this.servers.destroyAll(user);
     await this.db.user.delete({ where: { id: user.id } });
-    this.identifier.clear();
+    this.identifier?.clear();
   }
 
   groupsOf(user: { groups: { group: { name: string } }[] }): string[] {

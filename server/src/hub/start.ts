@@ -1,0 +1,145 @@
+/**
+ * The composition root: builds every module from the validated config, restores running servers, and listens.
+ * Closing the hub stops its own work but leaves user servers running, so that the next hub process (after an
+ * upgrade, a crash, a kill -9) reattaches to them.
+ */
+import { mkdir } from "node:fs/promises";
+import http from "node:http";
+import path from "node:path";
+import type { HubConfig } from "../config/schema.js";
+import { Identifier } from "../auth/identify.js";
+import { createOriginCheck } from "../auth/csrf.js";
+import { SESSION_COOKIE, XSRF_COOKIE } from "../auth/sessions.js";
+import { Culler } from "../culler/culler.js";
+import { createApp } from "../http/app.js";
+import { escapeHtml, page } from "../http/html.js";
+import { createLogger, type Logger } from "../lib/logger.js";
+import { SecretBox } from "../lib/secrets.js";
+import { createMetrics } from "../metrics/metrics.js";
+import { PolicyEngine } from "../policy/index.js";
+import { RouteTable, createUserProxy } from "../proxy/index.js";
+import { Servers } from "../servers/service.js";
+import { createLocalSpawnerFactory } from "../spawners/local/index.js";
+import { openDatabase } from "../store/database.js";
+import { applyMigrations } from "../store/migrate.js";
+import { Users } from "../users/service.js";
+import { bootstrapAdmin } from "./bootstrap.js";
+import type { HubContext } from "./context.js";
+
+export interface RunningHub {
+  /** The URL the hub listens on, e.g. http://127.0.0.1:8000 */
+  url: string;
+  ctx: HubContext;
+  /** Path of the first-run administrator password file, when this start created it. */
+  adminPasswordFile?: string;
+  close(): Promise<void>;
+}
+
+export async function startHub(config: HubConfig, options: { logger?: Logger } = {}): Promise<RunningHub> {
+  const logger = options.logger ?? createLogger(config.logging.level);
+  const dataDir = config.hub.dataDir;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const secrets = await SecretBox.fromFile(path.join(dataDir, "secret-key"));
+
+  const databaseUrl = config.database.url!;
+  await applyMigrations(databaseUrl, (msg) => logger.info(msg));
+  const database = await openDatabase(databaseUrl);
+  const db = database.prisma;
+
+  const policy = await PolicyEngine.open(config.policies.dir, { logger });
+  if (config.policies.reloadInterval > 0) policy.watch(config.policies.reloadInterval);
+
+  const spawners = createLocalSpawnerFactory({
+    rootDir: path.join(dataDir, "servers"),
+    ...config.spawner.local,
+    stopGraceMs: config.spawner.stopGrace,
+    logger,
+  });
+
+  const metrics = createMetrics(async () => {
+    const groups = await db.server.groupBy({ by: ["status"], _count: { _all: true } });
+    return Object.fromEntries(groups.map((g) => [g.status, g._count._all]));
+  });
+  const routes = new RouteTable();
+  const servers = new Servers({
+    db,
+    spawners,
+    policy,
+    routes,
+    secrets,
+    logger,
+    metrics,
+    startTimeoutMs: config.spawner.startTimeout,
+    slowSpawnTimeoutMs: config.spawner.slowSpawnTimeout,
+  });
+  const identifier = new Identifier(db);
+  const users = new Users(db, identifier, servers);
+  const publicOrigins = [config.hub.bind, ...(config.hub.publicUrl ? [config.hub.publicUrl] : [])];
+  const isAllowedOrigin = createOriginCheck(publicOrigins, config.hub.trustProxy);
+
+  const ctx: HubContext = { config, db, logger, secrets, identifier, servers, users, policy, metrics, isAllowedOrigin, startedAt: new Date() };
+
+  const adminPasswordFile = await bootstrapAdmin(db, users, dataDir, logger);
+  await servers.restoreAll();
+  servers.startActivityFlush();
+
+  const culler = new Culler({ db, servers, policy, logger, culls: metrics.culls, intervalMs: config.culler.interval });
+  if (config.culler.enabled) culler.start();
+
+  const proxy = createUserProxy({
+    routes,
+    authenticate: (req) => identifier.identify(req),
+    isAllowedOrigin,
+    hubCookieNames: [SESSION_COOKIE, XSRF_COOKIE],
+    loginUrl: (next) => `/hub/login?next=${encodeURIComponent(next)}`,
+    onActivity: (user, serverName) => servers.touch(user, serverName),
+    notRunning: (req, res, user, serverName) => {
+      const wantsHtml = (req.headers.accept ?? "").includes("text/html");
+      const what = serverName ? `${user}'s server '${serverName}'` : `${user}'s default server`;
+      const message = `${what} is not running`;
+      if (wantsHtml) {
+        res.writeHead(503, { "content-type": "text/html; charset=utf-8" });
+        res.end(page("Not running", `<section class="card"><h1>${escapeHtml(message)}</h1><p><a href="/hub/home">Back to the hub</a> to start it.</p></section>`));
+      } else {
+        res.writeHead(503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ status: 503, message, error: "not_running" }));
+      }
+    },
+    metrics: { proxiedRequests: metrics.proxiedRequests },
+    trustProxy: config.hub.trustProxy,
+    logger,
+  });
+
+  // The proxy sees every request before Express does: /user/… never pays for Express's routing (≈2× throughput).
+  const app = createApp(ctx);
+  const server = http.createServer(proxy.listener(app));
+  server.on("upgrade", (req, socket, head) => {
+    if (!proxy.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  const bind = new URL(config.hub.bind);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(Number(bind.port || 80), bind.hostname.replace(/^\[|\]$/g, ""), () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : Number(bind.port);
+  const url = `${bind.protocol}//${bind.hostname}:${port}`;
+  logger.info({ url }, "hub listening");
+
+  return {
+    url,
+    ctx,
+    adminPasswordFile,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      proxy.close();
+      await culler.stop();
+      await servers.shutdown();
+      policy.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The gate every proxied request and upgrade passes, in this order, before anything reveals whether a server exists:
+ * authenticated? → may this identity use this user's servers? → Origin/Referer → XSRF (cookie-authenticated writes).
+ */
+import type { IncomingMessage } from "node:http";
+import { isBrowserNavigation } from "./access.js";
+import { checkOrigin, checkXsrf, isStateChanging } from "./csrf.js";
+import { stripTokenParam } from "./headers.js";
+import type { RouteMatch } from "./routes.js";
+import type { ProxyIdentity, UserProxyOptions } from "./types.js";
+
+/** Why a request may not pass: send to sign-in, or refuse. */
+export type Verdict = { status: 302; location: string } | { status: 403; message: string };
+
+export type Gate = (
+  req: IncomingMessage,
+  match: RouteMatch,
+  identity: ProxyIdentity | undefined,
+  url: string,
+  upgrade: boolean,
+) => Verdict | undefined;
+
+export function createGate(
+  opts: Pick<UserProxyOptions, "isAllowedOrigin" | "loginUrl" | "logger"> & {
+    canAccess: (identity: ProxyIdentity, user: string, serverName: string) => boolean;
+  },
+): Gate {
+  const { isAllowedOrigin, loginUrl, logger, canAccess } = opts;
+  return (req, match, identity, url, upgrade) => {
+    if (!identity) {
+      if (!upgrade && isBrowserNavigation(req)) return { status: 302, location: loginUrl(stripTokenParam(url)) };
+      return { status: 403, message: "authentication required: sign in to the hub or send an API token" };
+    }
+    const serverName = match.route ? match.route.serverName : match.candidate;
+    if (!canAccess(identity, match.user, serverName)) {
+      // Same words whether or not the server exists or runs: a refusal reveals nothing about it.
+      return { status: 403, message: `${identity.name} may not use servers of ${match.user}` };
+    }
+    // An upgrade counts as a write: a WebSocket to a kernel executes code.
+    const writes = upgrade || isStateChanging(req.method);
+    const refusal =
+      checkOrigin(req, isAllowedOrigin, writes) ??
+      // Browsers cannot add headers to a WebSocket handshake, and always send Origin with one: Origin suffices.
+      (identity.via === "cookie" && writes && !upgrade ? checkXsrf(req) : undefined);
+    if (refusal) {
+      logger?.warn(
+        { rule: refusal.rule, user: identity.name, method: req.method, url: stripTokenParam(url) },
+        "proxy: cross-site request refused",
+      );
+      return { status: 403, message: `refused by rule "${refusal.rule}": ${refusal.message}` };
+    }
+    return undefined;
+  };
+}

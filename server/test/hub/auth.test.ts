@@ -1,0 +1,117 @@
+/**
+ * Local accounts and browser sessions: the sign-in form (XSRF, Origin, safe `next`), session cookies, CSRF on
+ * cookie-authenticated API writes, sign-out, and API tokens stored hashed.
+ */
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestHub, type TestHub } from "../support/hub.js";
+
+let t: TestHub;
+
+beforeAll(async () => {
+  t = await startTestHub();
+  await t.addUser("alice");
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+/** Fetches the sign-in form and returns its XSRF field and cookie. */
+async function loginForm() {
+  const res = await fetch(`${t.url}/hub/login?next=/hub/home`);
+  const html = await res.text();
+  const xsrf = /name="_xsrf" value="([^"]+)"/.exec(html)![1]!;
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith("ganymede-login-xsrf="))!.split(";")[0]!;
+  return { xsrf, cookie };
+}
+
+async function signIn(username: string, password: string, options: { next?: string; origin?: string } = {}) {
+  const { xsrf, cookie } = await loginForm();
+  return fetch(`${t.url}/hub/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie, origin: options.origin ?? t.url },
+    body: new URLSearchParams({ username, password, _xsrf: xsrf, next: options.next ?? "/hub/home" }),
+  });
+}
+
+function cookiesOf(res: Response): Record<string, string> {
+  return Object.fromEntries(res.headers.getSetCookie().map((c) => c.split(";")[0]!.split("=") as [string, string]));
+}
+
+describe("signing in", () => {
+  it("refuses a wrong password, an empty password and an unknown user with the same message", async () => {
+    for (const [user, password] of [["alice", "wrong-password"], ["alice", ""], ["nobody", "password-nobody"]] as const) {
+      const res = await signIn(user, password);
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain("Invalid username or password.");
+    }
+  });
+
+  it("refuses a sign-in posted from another origin", async () => {
+    const res = await signIn("alice", "password-alice", { origin: "https://evil.example" });
+    expect(res.status).toBe(403);
+  });
+
+  it("sets httpOnly SameSite session cookies and returns to a safe next page only", async () => {
+    const res = await signIn("alice", "password-alice", { next: "/user/alice/lab" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/user/alice/lab");
+    const session = res.headers.getSetCookie().find((c) => c.startsWith("ganymede-session="))!;
+    expect(session).toMatch(/HttpOnly/i);
+    expect(session).toMatch(/SameSite=Lax/i);
+    for (const evil of ["//evil.example/", "https://evil.example/", "/\\evil.example"]) {
+      const r = await signIn("alice", "password-alice", { next: evil });
+      expect(r.headers.get("location")).toBe("/hub/home");
+    }
+  });
+});
+
+describe("a browser session", () => {
+  it("reads the API, needs XSRF proof to write, and ends at sign-out", async () => {
+    const cookies = cookiesOf(await signIn("alice", "password-alice"));
+    const cookie = `ganymede-session=${cookies["ganymede-session"]}; ganymede-xsrf=${cookies["ganymede-xsrf"]}`;
+    const me = await fetch(`${t.url}/hub/api/user`, { headers: { cookie } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { name: string }).name).toBe("alice");
+
+    const noProof = await fetch(`${t.url}/hub/api/users/alice/tokens`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: "{}" });
+    expect(noProof.status).toBe(403);
+    expect(((await noProof.json()) as { message: string }).message).toMatch(/XSRF/);
+
+    const foreign = await fetch(`${t.url}/hub/api/users/alice/tokens`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", "x-xsrftoken": cookies["ganymede-xsrf"]!, origin: "https://evil.example" },
+      body: "{}",
+    });
+    expect(foreign.status).toBe(403);
+
+    const withProof = await fetch(`${t.url}/hub/api/users/alice/tokens`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json", "x-xsrftoken": cookies["ganymede-xsrf"]!, origin: t.url },
+      body: JSON.stringify({ note: "from the browser" }),
+    });
+    expect(withProof.status).toBe(201);
+
+    await fetch(`${t.url}/hub/logout`, { headers: { cookie }, redirect: "manual" });
+    expect((await fetch(`${t.url}/hub/api/user`, { headers: { cookie } })).status).toBe(403);
+  });
+});
+
+describe("API tokens", () => {
+  it("are stored only as hashes and can be revoked", async () => {
+    const created = await t.api("POST", "users/alice/tokens", { body: { note: "script" } });
+    expect(created.status).toBe(201);
+    const token = created.body.token as string;
+    const rows = await t.hub.ctx.db.apiToken.findMany();
+    expect(rows.some((r) => r.hash === createHash("sha256").update(token).digest("hex"))).toBe(true);
+    expect(rows.some((r) => JSON.stringify(r).includes(token))).toBe(false);
+    expect((await t.api("GET", "user", { token, headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+
+    const list = await t.api("GET", "users/alice/tokens");
+    expect(list.body.api_tokens.map((x: { note: string }) => x.note)).toContain("script");
+    expect((await t.api("DELETE", `users/alice/tokens/${created.body.id}`)).status).toBe(204);
+    expect((await t.api("GET", "user", { token })).status).toBe(403);
+  });
+});
