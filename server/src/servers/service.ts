@@ -160,6 +160,10 @@ export class Servers {
     const token = randomBytes(32).toString("base64url");
     const timeout = AbortSignal.timeout(this.o.startTimeoutMs);
     const both = AbortSignal.any([signal, timeout]);
+    const abortError = () =>
+      timeout.aborted
+        ? new SpawnError("timeout", `${describe(userName, serverName)} did not become ready within ${Math.round(this.o.startTimeoutMs / 1000)} s`)
+        : new SpawnError("unexpected", "the start was cancelled");
     progress.push({ progress: 0, message: `Server requested for ${describe(userName, serverName)}` });
     try {
       const endpoint: Endpoint = await spawner.start(
@@ -173,11 +177,7 @@ export class Servers {
         data: { backendState: this.persist(spawner, token), endpoint: endpoint.url },
       });
       progress.push({ progress: 60, message: "Waiting for the Jupyter server to answer" });
-      await this.waitReady(spawner, endpoint, baseUrl, token, both, () =>
-        timeout.aborted
-          ? new SpawnError("timeout", `${describe(userName, serverName)} did not become ready within ${Math.round(this.o.startTimeoutMs / 1000)} s`)
-          : new SpawnError("unexpected", "the start was cancelled"),
-      );
+      await this.waitReady(spawner, endpoint, baseUrl, token, both, () => abortError());
       const now = new Date();
       await this.o.db.server.update({
         where: { id: rowId },
@@ -196,8 +196,10 @@ export class Servers {
       this.o.logger.info({ user: userName, server: serverName, ms: Math.round(performance.now() - started) }, "server ready");
     } catch (err) {
       const failure =
-        err instanceof SpawnError
-          ? err
+        both.aborted
+          ? abortError()
+          : err instanceof SpawnError
+            ? err
           : new SpawnError("backend", `the server could not be started: ${(err as Error).message}`, String((err as Error).stack));
       this.o.metrics.spawnFailures.inc({ reason: failure.reason });
       this.o.logger.warn({ user: userName, server: serverName, reason: failure.reason, err: failure.logMessage }, "spawn failed");

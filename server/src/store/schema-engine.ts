@@ -9,6 +9,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { bindMigrationAwareSqlAdapterFactory } from "@prisma/driver-adapter-utils";
 import type { SchemaEngine } from "@prisma/schema-engine-wasm";
 import * as bindings from "@prisma/schema-engine-wasm/schema_engine_bg";
 import { adapterFactory, type AdapterFactory, type DriverAdapter } from "./adapters.js";
@@ -26,11 +27,8 @@ interface ErrorRegistry {
 /** Prisma's wrapper that turns adapter exceptions into the Result values the engine expects. */
 type BindFactory = (factory: AdapterFactory) => AdapterFactory & { errorRegistry: ErrorRegistry };
 
-// @prisma/driver-adapter-utils is a dependency of the adapters, not (yet) of this package: load the adapters' own
-// copy, which also guarantees the error protocol is exactly the one they speak.
-const { bindMigrationAwareSqlAdapterFactory: bind } = createRequire(require.resolve("@prisma/adapter-pg"))(
-  "@prisma/driver-adapter-utils",
-) as { bindMigrationAwareSqlAdapterFactory: BindFactory };
+// Pinned to the adapters' exact version, so the error protocol is the one they speak.
+const bind = bindMigrationAwareSqlAdapterFactory as unknown as BindFactory;
 
 /**
  * Timers the engine armed (its connection and statement timeouts). It never clears them, and an armed timer keeps

@@ -11,17 +11,24 @@ import YAML from "yaml";
 import { afterAll, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/database.js";
 import { issueToken } from "../../src/auth/tokens.js";
-import { makeDataDir, request, spawnHubProcess, waitFor } from "../support/hub.js";
+import { loadConfig } from "../../src/config/load.js";
+import { startHub } from "../../src/hub/start.js";
+import { createLogger } from "../../src/lib/logger.js";
+import { makeDataDir, request, spawnHubProcess, stopAllServers, waitFor } from "../support/hub.js";
 import { jupyterCommand, repoRoot } from "../support/paths.js";
 
 const children: ChildProcess[] = [];
-let dataDir = "";
+let configFile = "";
 let baseUrl = "";
 
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL");
-  // Stop whatever the test left running through a last hub instance's API would need a hub; kill by process group.
-  if (dataDir) await killServersOf(dataDir);
+  // A last hub on the same database stops what the test left running (kernels included), the proper way.
+  if (configFile) {
+    const hub = await startHub({ ...(await loadConfig({ file: configFile })), hub: { ...(await loadConfig({ file: configFile })).hub, bind: "http://127.0.0.1:0" } }, { logger: createLogger("silent") });
+    await stopAllServers(hub);
+    await hub.close();
+  }
 });
 
 async function freePort(): Promise<number> {
@@ -46,30 +53,23 @@ async function startHubProcess(configFile: string): Promise<ChildProcess> {
   return child;
 }
 
-async function killServersOf(dir: string) {
-  const db = await openDatabase(`file:${path.join(dir, "ganymede.sqlite")}`);
+/** SIGKILLs a server's process group, as if it had crashed while the hub was down. */
+async function crashServer(dataDir: string, serverName: string) {
+  const db = await openDatabase(`file:${path.join(dataDir, "ganymede.sqlite")}`);
   try {
-    for (const row of await db.prisma.server.findMany()) {
-      const state = row.backendState ? (JSON.parse(row.backendState) as { backend?: { pgid?: number; pid?: number } }) : {};
-      const pgid = state.backend?.pgid ?? state.backend?.pid;
-      if (pgid) {
-        try {
-          process.kill(-pgid, "SIGKILL");
-        } catch {
-          /* already gone */
-        }
-      }
-    }
+    const row = await db.prisma.server.findFirstOrThrow({ where: { name: serverName } });
+    const state = JSON.parse(row.backendState!) as { backend: { pgid: number } };
+    process.kill(-state.backend.pgid, "SIGKILL");
   } finally {
     await db.close();
   }
 }
 
 it("keeps a running server reachable across a kill -9 of the hub", async () => {
-  dataDir = makeDataDir();
+  const dataDir = makeDataDir();
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  const configFile = path.join(dataDir, "ganymede.yaml");
+  configFile = path.join(dataDir, "ganymede.yaml");
   writeFileSync(
     configFile,
     YAML.stringify({
@@ -87,19 +87,24 @@ it("keeps a running server reachable across a kill -9 of the hub", async () => {
   await db.close();
 
   expect((await request(baseUrl, "POST", "users/admin", { token })).status).toBe(409);
-  const started = await request(baseUrl, "POST", "users/admin/servers/survivor", { token });
-  expect([201, 202]).toContain(started.status);
-  await waitFor(async () => (await request(baseUrl, "GET", "users/admin", { token })).body.servers?.survivor?.ready === true);
+  for (const name of ["survivor", "victim"]) {
+    expect([201, 202]).toContain((await request(baseUrl, "POST", `users/admin/servers/${name}`, { token })).status);
+    await waitFor(async () => (await request(baseUrl, "GET", "users/admin", { token })).body.servers?.[name]?.ready === true);
+  }
   const before = await fetch(`${baseUrl}/user/admin/survivor/api/status`, { headers: { authorization: `token ${token}` } });
   expect(before.status).toBe(200);
 
   first.kill("SIGKILL");
   await new Promise((resolve) => first.once("exit", resolve));
   await expect(fetch(`${baseUrl}/hub/health`, { signal: AbortSignal.timeout(1000) })).rejects.toThrow();
+  await crashServer(dataDir, "victim");
 
   await startHubProcess(configFile);
   const after = await fetch(`${baseUrl}/user/admin/survivor/api/status`, { headers: { authorization: `token ${token}` } });
   expect(after.status).toBe(200);
-  const model = await request(baseUrl, "GET", "users/admin", { token });
+  const model = await request(baseUrl, "GET", "users/admin?include_stopped_servers", { token });
   expect(model.body.servers.survivor).toMatchObject({ ready: true, status: "running" });
+  expect(model.body.servers.victim).toMatchObject({ ready: false, stopped: true, status: "stopped" });
+  const gone = await fetch(`${baseUrl}/user/admin/victim/api/status`, { headers: { authorization: `token ${token}` } });
+  expect(gone.status).toBe(503);
 });

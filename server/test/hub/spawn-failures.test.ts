@@ -37,10 +37,10 @@ describe("a spawn that fails", () => {
     const res = await t.api("POST", "users/dora/servers/broken", { token });
     expect(res.status).toBe(500);
     expect(res.body.error).toBe("spawn_failed");
-    expect(res.body.message).toMatch(/exited during start \(exit code 3\)/);
+    expect(res.body.message).toMatch(/exited with code 3/);
     const events = await readEvents(t.url, "/hub/api/users/dora/servers/broken/progress", token);
     expect(events.at(-1)).toMatchObject({ failed: true, progress: 100 });
-    expect(String(events.at(-1)!.message)).toMatch(/Spawn failed: .*exited/);
+    expect(String(events.at(-1)!.message)).toMatch(/^Spawn failed: .*exited with code 3/);
     await expectNothingLeft(t, "dora", "broken");
   });
 

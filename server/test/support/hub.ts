@@ -159,7 +159,7 @@ export async function readEvents(base: string, apiPath: string, token: string): 
 /** Runs the hub CLI as a child process (for crash/restart scenarios). */
 export function spawnHubProcess(configFile: string): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "server/src/cli.ts"), "--config", configFile, "start"], {
-    cwd: repoRoot,
+    cwd: path.join(repoRoot, "server"),
     env: { ...process.env, GANYMEDE_LOGGING__LEVEL: process.env.GANYMEDE_TEST_LOG ?? "warn" },
     stdio: ["ignore", "inherit", "inherit"],
   });
