@@ -141,6 +141,37 @@ describe("named servers", () => {
   });
 });
 
+describe("a pending server", () => {
+  it("cannot be deleted while it starts, and can be stopped (cancelled)", async () => {
+    const frank = await t.addUser("frank");
+    expect((await t.api("POST", "users/frank/servers/slow", { token: frank })).status).toBe(202);
+    const again = await t.api("POST", "users/frank/servers/slow", { token: frank });
+    expect(again.status).toBe(202); // already starting: same answer, no second spawn
+    const removed = await t.api("DELETE", "users/frank/servers/slow", { token: frank, body: { remove: true } });
+    expect(removed.status).toBe(400);
+    expect(removed.body.message).toBe("frank's server 'slow' is starting; stop it (or wait) before deleting it");
+    const stopped = await t.api("DELETE", "users/frank/servers/slow", { token: frank });
+    expect(stopped.status).toBe(204);
+    const events = await readEvents(t.url, "/hub/api/users/frank/servers/slow/progress", frank);
+    expect(events.at(-1)).toMatchObject({ failed: true, message: "Spawn failed: the start was cancelled" });
+  });
+});
+
+describe("health and metrics", () => {
+  it("answers health without authentication and metrics to admins", async () => {
+    const health = await fetch(`${t.url}/hub/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: "ok" });
+    expect((await fetch(`${t.url}/hub/metrics`, { headers: { authorization: `token ${bob}` } })).status).toBe(403);
+    const metrics = await (await fetch(`${t.url}/hub/metrics`, { headers: { authorization: `token ${t.adminToken}` } })).text();
+    expect(metrics).toMatch(/^ganymede_spawn_duration_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^ganymede_servers\{status="running"\} \d+/m);
+    expect(metrics).toMatch(/^ganymede_servers\{status="pending"\} \d+/m);
+    expect(metrics).toMatch(/^ganymede_proxied_requests_total\{status="200"\} [1-9]/m);
+    expect(metrics).toMatch(/^ganymede_culls_total 0/m);
+  });
+});
+
 describe("API access", () => {
   it("answers unknown users and other users' resources with 404, bad tokens with 403", async () => {
     expect((await t.api("GET", "users/nobody")).status).toBe(404);
