@@ -29,8 +29,8 @@ export function activityRouter(ctx: HubContext): Router {
     for (const name of Object.keys(parsed.servers ?? {})) {
       if (!names.has(name)) throw new InputError(`no such server '${name}' for user ${user.name}`);
     }
-    for (const [name, info] of Object.entries(parsed.servers ?? {})) await ctx.servers.recordActivity(user.name, name, info.last_activity);
-    if (parsed.last_activity) await ctx.servers.recordActivity(user.name, null, parsed.last_activity);
+    for (const [name, info] of Object.entries(parsed.servers ?? {})) await ctx.servers.activity.record(user.name, name, info.last_activity);
+    if (parsed.last_activity) await ctx.servers.activity.record(user.name, null, parsed.last_activity);
     res.status(200).json({});
   });
   return router;

@@ -47,10 +47,10 @@ export class Culler {
       const user = row.user;
       const limits = this.o.policy.limitsFor({ name: user.name, groups: user.groups.map((g) => g.group.name) });
       if (limits.idleTimeoutMs === null) continue;
-      const proxied = this.o.servers.lastActivity(user.name, row.name, row.lastActivity);
+      const proxied = this.o.servers.activity.latest(user.name, row.name, row.lastActivity);
       const reported = await this.o.servers.reportedActivity(user.name, row.name, row.endpoint, row.backendState);
       if (reported !== undefined && (proxied === undefined || reported > proxied)) {
-        await this.o.servers.recordActivity(user.name, row.name, new Date(reported));
+        await this.o.servers.activity.record(user.name, row.name, new Date(reported));
       }
       const last = Math.max(proxied ?? 0, reported ?? 0, row.startedAt?.getTime() ?? 0);
       const idle = now - last;

@@ -81,7 +81,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
 
   const adminPasswordFile = await bootstrapAdmin(db, users, dataDir, logger);
   await servers.restoreAll();
-  servers.startActivityFlush();
+  servers.activity.startFlushing(10_000);
 
   const culler = new Culler({ db, servers, policy, logger, culls: metrics.culls, intervalMs: config.culler.interval });
   if (config.culler.enabled) culler.start();
@@ -92,7 +92,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
     isAllowedOrigin,
     hubCookieNames: [SESSION_COOKIE, XSRF_COOKIE],
     loginUrl: (next) => `/hub/login?next=${encodeURIComponent(next)}`,
-    onActivity: (user, serverName) => servers.touch(user, serverName),
+    onActivity: (user, serverName) => servers.activity.touch(user, serverName),
     notRunning: (req, res, user, serverName) => {
       const wantsHtml = (req.headers.accept ?? "").includes("text/html");
       const what = serverName ? `${user}'s server '${serverName}'` : `${user}'s default server`;

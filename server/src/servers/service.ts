@@ -7,26 +7,19 @@
  * stopped — and a named server created by that very request is removed again, storage included — so a failure
  * leaves no half-created row, directory, process or route.
  */
-import { randomBytes } from "node:crypto";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
-import { ConflictError, InputError, NotFoundError, PolicyDenied, SpawnError } from "../errors.js";
+import { ConflictError, InputError, NotFoundError, PolicyDenied } from "../errors.js";
 import type { Db } from "../store/database.js";
 import { isUniqueViolation } from "../store/database.js";
-import type { Endpoint, Spawner, SpawnerFactory } from "../spawners/types.js";
-import { ProgressLog, type ProgressEvent } from "./progress.js";
+import type { Spawner, SpawnerFactory } from "../spawners/types.js";
+import { ActivityLog } from "./activity.js";
+import { describeServer, progressUrl, serverBaseUrl, serverKey, splitKey } from "./naming.js";
+import { backendStateOf, parseJsonObject, persistState, restoreSpawner, tokenOf } from "./persisted-state.js";
+import { ProgressLog } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
+import { runSpawn, type RouteSink, type SpawnMetrics } from "./spawn.js";
 import type { EffectiveLimits, PolicyUser, ServerPolicy, ServerStatus, ServerView } from "./types.js";
-
-export interface RouteSink {
-  add(route: { user: string; serverName: string; target: string; token: string }): void;
-  remove(user: string, serverName: string): void;
-}
-
-export interface ServerMetrics {
-  spawnDuration: { observe(seconds: number): void };
-  spawnFailures: { inc(labels: { reason: string }): void };
-}
 
 export interface ServersOptions {
   db: Db;
@@ -35,18 +28,13 @@ export interface ServersOptions {
   routes: RouteSink;
   secrets: SecretBox;
   logger: Logger;
-  metrics: ServerMetrics;
+  metrics: SpawnMetrics;
   startTimeoutMs: number;
   /** How long start()/stop() wait before answering "pending" (JupyterHub's slow_spawn_timeout). */
   slowSpawnTimeoutMs: number;
 }
 
-/** What is persisted in Server.backendState: the backend's own state plus the sealed server token. */
-interface PersistedState {
-  backend: Record<string, unknown>;
-  token: string;
-}
-
+/** In-memory state of a server with work in flight (or just restored): never persisted. */
 interface Runtime {
   spawner: Spawner;
   pending: "spawn" | "stop" | null;
@@ -58,26 +46,14 @@ interface Runtime {
 
 type UserRow = { id: number; name: string; groups?: { group: { name: string } }[] };
 
-export const serverKey = (user: string, serverName: string) => `${user}/${serverName}`;
-
-export function serverBaseUrl(user: string, serverName: string): string {
-  return `/user/${encodeURIComponent(user)}/${serverName ? `${encodeURIComponent(serverName)}/` : ""}`;
-}
-
-export function progressUrl(user: string, serverName: string): string {
-  const u = encodeURIComponent(user);
-  return serverName
-    ? `/hub/api/users/${u}/servers/${encodeURIComponent(serverName)}/progress`
-    : `/hub/api/users/${u}/server/progress`;
-}
-
 export class Servers {
   private readonly runtimes = new Map<string, Runtime>();
-  /** Proxy traffic timestamps not yet written to the database (flushed periodically). */
-  private readonly activity = new Map<string, number>();
-  private flushTimer?: NodeJS.Timeout;
+  /** Proxy traffic and reported activity (the proxy calls `activity.touch` on every request). */
+  readonly activity: ActivityLog;
 
-  constructor(private readonly o: ServersOptions) {}
+  constructor(private readonly o: ServersOptions) {
+    this.activity = new ActivityLog(o.db);
+  }
 
   // ---------------------------------------------------------------- start
 
@@ -90,12 +66,12 @@ export class Servers {
     const existing = this.runtimes.get(key);
     if (existing?.pending === "spawn") return "pending";
     if (existing?.pending === "stop") {
-      throw new ConflictError(`${describe(user.name, serverName)} is stopping; try again when it has stopped`);
+      throw new ConflictError(`${describeServer(user.name, serverName)} is stopping; try again when it has stopped`);
     }
     const policyUser = await this.policyUser(user);
     let row = await this.o.db.server.findUnique({ where: { userId_name: { userId: user.id, name: serverName } } });
     if (row?.status === "running") {
-      if (await this.isAlive(key)) throw new ConflictError(`${describe(user.name, serverName)} is already running`);
+      if (await this.isAlive(key)) throw new ConflictError(`${describeServer(user.name, serverName)} is already running`);
       await this.markStopped(row.id, "the server had exited");
       row = { ...row, status: "stopped" };
     }
@@ -113,7 +89,7 @@ export class Servers {
           data: { userId: user.id, name: serverName, status: "pending", userOptions: JSON.stringify(userOptions) },
         });
       } catch (err) {
-        if (isUniqueViolation(err)) throw new ConflictError(`${describe(user.name, serverName)} is being created by another request`);
+        if (isUniqueViolation(err)) throw new ConflictError(`${describeServer(user.name, serverName)} is being created by another request`);
         throw err;
       }
       created = true;
@@ -123,120 +99,23 @@ export class Servers {
         where: { id: row.id, status: "stopped" },
         data: { status: "pending", lastError: null, userOptions: JSON.stringify(userOptions) },
       });
-      if (claimed.count === 0) throw new ConflictError(`${describe(user.name, serverName)} is busy (${row.status})`);
+      if (claimed.count === 0) throw new ConflictError(`${describeServer(user.name, serverName)} is busy (${row.status})`);
     }
 
     const limits = this.o.policy.limitsFor(policyUser);
-    const runtime: Runtime = {
-      spawner: this.o.spawners.create({ user: user.name, serverName }),
-      pending: "spawn",
-      progress: new ProgressLog(),
-      abort: new AbortController(),
-      limits,
-    };
-    if (row.backendState) this.restoreInto(runtime.spawner, row.backendState);
+    const abort = new AbortController();
+    const runtime: Runtime = { spawner: this.spawnerFor(user.name, serverName, row.backendState), pending: "spawn", progress: new ProgressLog(), abort, limits };
     this.runtimes.set(key, runtime);
-    runtime.task = this.spawn(user.name, serverName, row.id, created, runtime, limits);
+    const job = { user: user.name, serverName, rowId: row.id, created, spawner: runtime.spawner, progress: runtime.progress, limits, signal: abort.signal };
+    runtime.task = runSpawn(this.o, job).finally(() => {
+      runtime.pending = null;
+    });
 
     const outcome = await Promise.race([
       runtime.task.then(() => "started" as const),
       sleep(this.o.slowSpawnTimeoutMs).then(() => "pending" as const),
     ]);
     return outcome;
-  }
-
-  private async spawn(
-    userName: string,
-    serverName: string,
-    rowId: number,
-    created: boolean,
-    runtime: Runtime,
-    limits: EffectiveLimits,
-  ): Promise<void> {
-    const started = performance.now();
-    const { progress, spawner } = runtime;
-    const signal = runtime.abort!.signal;
-    const baseUrl = serverBaseUrl(userName, serverName);
-    const token = randomBytes(32).toString("base64url");
-    const timeout = AbortSignal.timeout(this.o.startTimeoutMs);
-    const both = AbortSignal.any([signal, timeout]);
-    const abortError = () =>
-      timeout.aborted
-        ? new SpawnError("timeout", `${describe(userName, serverName)} did not become ready within ${Math.round(this.o.startTimeoutMs / 1000)} s`)
-        : new SpawnError("unexpected", "the start was cancelled");
-    progress.push({ progress: 0, message: `Server requested for ${describe(userName, serverName)}` });
-    try {
-      const endpoint: Endpoint = await spawner.start(
-        { user: userName, serverName, baseUrl, token, limits, env: {} },
-        both,
-        (p) => progress.push({ progress: 10 + p.progress * 0.5, message: p.message }),
-      );
-      // Persist at once so a hub that dies mid-spawn can still find (and clean up) the process.
-      await this.o.db.server.update({
-        where: { id: rowId },
-        data: { backendState: this.persist(spawner, token), endpoint: endpoint.url },
-      });
-      progress.push({ progress: 60, message: "Waiting for the Jupyter server to answer" });
-      await this.waitReady(spawner, endpoint, baseUrl, token, both, () => abortError());
-      const now = new Date();
-      await this.o.db.server.update({
-        where: { id: rowId },
-        data: { status: "running", startedAt: now, lastActivity: now, lastError: null },
-      });
-      this.o.routes.add({ user: userName, serverName, target: endpoint.url, token });
-      runtime.pending = null;
-      this.o.metrics.spawnDuration.observe((performance.now() - started) / 1000);
-      progress.push({
-        progress: 100,
-        ready: true,
-        message: `Server ready at ${baseUrl}`,
-        html_message: `Server ready at <a href="${baseUrl}">${baseUrl}</a>`,
-        url: baseUrl,
-      });
-      this.o.logger.info({ user: userName, server: serverName, ms: Math.round(performance.now() - started) }, "server ready");
-    } catch (err) {
-      const failure =
-        both.aborted
-          ? abortError()
-          : err instanceof SpawnError
-            ? err
-          : new SpawnError("backend", `the server could not be started: ${(err as Error).message}`, String((err as Error).stack));
-      this.o.metrics.spawnFailures.inc({ reason: failure.reason });
-      this.o.logger.warn({ user: userName, server: serverName, reason: failure.reason, err: failure.logMessage }, "spawn failed");
-      await spawner.stop({ now: true }).catch((e: unknown) => this.o.logger.error({ err: e }, "cleanup after failed spawn"));
-      if (created) {
-        // A server created by this very request did not come to life: undo the creation completely.
-        await spawner.removeStorage().catch((e: unknown) => this.o.logger.error({ err: e }, "removing storage after failed spawn"));
-        await this.o.db.server.delete({ where: { id: rowId } }).catch(() => undefined);
-      } else {
-        await this.o.db.server.update({
-          where: { id: rowId },
-          data: { status: "stopped", endpoint: null, lastError: failure.userMessage, backendState: this.persist(spawner) },
-        });
-      }
-      runtime.pending = null;
-      progress.push({ progress: 100, failed: true, message: `Spawn failed: ${failure.userMessage}` });
-      throw failure;
-    }
-  }
-
-  private async waitReady(
-    spawner: Spawner,
-    endpoint: Endpoint,
-    baseUrl: string,
-    token: string,
-    signal: AbortSignal,
-    abortError: () => SpawnError,
-  ): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (signal.aborted) throw abortError();
-      if (await fetchStatus(endpoint.url, baseUrl, token, 1000)) return;
-      const poll = await spawner.poll();
-      if (!poll.running) {
-        throw new SpawnError("exited", `the Jupyter server exited during start (exit code ${poll.exitCode ?? "unknown"}); see the server log`);
-      }
-      await sleep(Math.min(50 * 2 ** attempt, 500), signal);
-    }
   }
 
   // ---------------------------------------------------------------- stop and delete
@@ -255,7 +134,7 @@ export class Servers {
     const runtime = this.runtimes.get(key);
     if (runtime?.pending === "spawn") {
       if (options.remove) {
-        throw new ConflictError(`${describe(user.name, serverName)} is starting; stop it (or wait) before deleting it`);
+        throw new ConflictError(`${describeServer(user.name, serverName)} is starting; stop it (or wait) before deleting it`);
       }
       runtime.abort?.abort();
       await runtime.task?.catch(() => undefined);
@@ -301,7 +180,7 @@ export class Servers {
   private async finishStop(key: string, rowId: number, runtime: Runtime, remove: boolean): Promise<void> {
     try {
       await runtime.spawner.stop();
-      this.activity.delete(key);
+      this.activity.forget(...splitKey(key));
       await this.o.db.server.update({
         where: { id: rowId },
         data: { status: "stopped", endpoint: null, backendState: this.persist(runtime.spawner) },
@@ -343,51 +222,7 @@ export class Servers {
     }
     if (runtime && (runtime.pending === "spawn" || runtime.progress.last?.failed)) return runtime.progress;
     if (!row) throw new NotFoundError(`${user.name} has no server named '${serverName}'`);
-    throw new InputError(`${describe(user.name, serverName)} is not starting`);
-  }
-
-  /** Records proxied traffic; cheap, called for every request and WebSocket message. */
-  touch(user: string, serverName: string): void {
-    this.activity.set(serverKey(user, serverName), Date.now());
-  }
-
-  /** Last known activity (proxy traffic not yet flushed included), epoch ms. */
-  lastActivity(user: string, serverName: string, stored: Date | null): number | undefined {
-    const fresh = this.activity.get(serverKey(user, serverName));
-    const db = stored?.getTime();
-    return fresh === undefined ? db : db === undefined ? fresh : Math.max(fresh, db);
-  }
-
-  /** Writes buffered activity to the database (servers and their users). */
-  async flushActivity(): Promise<void> {
-    const entries = [...this.activity.entries()];
-    for (const [key, at] of entries) {
-      const [user, serverName] = splitKey(key);
-      const when = new Date(at);
-      await this.recordActivity(user, serverName, when).catch(() => undefined);
-      if (this.activity.get(key) === at) this.activity.delete(key);
-    }
-  }
-
-  /** Moves a server's (and its user's) last activity forward, never back. */
-  async recordActivity(userName: string, serverName: string | null, when: Date): Promise<void> {
-    const user = await this.o.db.user.findUnique({ where: { name: userName }, select: { id: true } });
-    if (!user) return;
-    if (serverName !== null) {
-      await this.o.db.server.updateMany({
-        where: { userId: user.id, name: serverName, OR: [{ lastActivity: null }, { lastActivity: { lt: when } }] },
-        data: { lastActivity: when },
-      });
-    }
-    await this.o.db.user.updateMany({
-      where: { id: user.id, OR: [{ lastActivity: null }, { lastActivity: { lt: when } }] },
-      data: { lastActivity: when },
-    });
-  }
-
-  startActivityFlush(intervalMs = 10_000): void {
-    this.flushTimer = setInterval(() => void this.flushActivity(), intervalMs);
-    this.flushTimer.unref();
+    throw new InputError(`${describeServer(user.name, serverName)} is not starting`);
   }
 
   pendingOf(user: string, serverName: string): "spawn" | "stop" | null {
@@ -402,7 +237,7 @@ export class Servers {
   ): ServerView {
     const pending = this.pendingOf(user.name, row.name);
     const status = row.status as ServerStatus;
-    const last = this.lastActivity(user.name, row.name, row.lastActivity);
+    const last = this.activity.latest(user.name, row.name, row.lastActivity);
     const runtime = this.runtimes.get(serverKey(user.name, row.name));
     return {
       name: row.name,
@@ -414,11 +249,11 @@ export class Servers {
       progressUrl: progressUrl(user.name, row.name),
       started: row.startedAt,
       lastActivity: last === undefined ? null : new Date(last),
-      userOptions: safeJson(row.userOptions),
+      userOptions: parseJsonObject(row.userOptions),
       lastError: row.lastError,
       limits: runtime?.limits ?? this.o.policy.limitsFor(user),
       enforcement: runtime?.spawner.enforcement() ?? null,
-      state: options.includeState && row.backendState ? (safeJson(row.backendState).backend as Record<string, unknown>) ?? null : null,
+      state: options.includeState ? backendStateOf(row.backendState) : null,
     };
   }
 
@@ -427,10 +262,9 @@ export class Servers {
    * not answer. The culler combines it with proxy traffic.
    */
   async reportedActivity(user: string, serverName: string, endpoint: string | null, backendState: string | null): Promise<number | undefined> {
-    if (!endpoint || !backendState) return undefined;
-    const persisted = safeJson(backendState) as Partial<PersistedState>;
-    if (!persisted.token) return undefined;
-    const status = await fetchStatus(endpoint, serverBaseUrl(user, serverName), this.o.secrets.unseal(persisted.token));
+    const token = tokenOf(backendState, this.o.secrets);
+    if (!endpoint || !token) return undefined;
+    const status = await fetchStatus(endpoint, serverBaseUrl(user, serverName), token);
     const at = status?.last_activity ? Date.parse(status.last_activity) : NaN;
     return Number.isFinite(at) ? at : undefined;
   }
@@ -458,8 +292,7 @@ export class Servers {
     for (const row of rows) {
       const key = serverKey(row.user.name, row.name);
       const spawner = this.spawnerFor(row.user.name, row.name, row.backendState);
-      const persisted = row.backendState ? (safeJson(row.backendState) as Partial<PersistedState>) : {};
-      const token = persisted.token ? this.o.secrets.unseal(persisted.token) : undefined;
+      const token = tokenOf(row.backendState, this.o.secrets);
       const alive = row.endpoint && token && (await spawner.poll()).running
         ? await fetchStatus(row.endpoint, serverBaseUrl(row.user.name, row.name), token, 3000)
         : undefined;
@@ -488,17 +321,9 @@ export class Servers {
 
   /** Stops the hub's own work (timers, pending spawns); running servers keep running for the next hub. */
   async shutdown(): Promise<void> {
-    if (this.flushTimer) clearInterval(this.flushTimer);
-    await this.flushActivity();
+    await this.activity.stop();
     for (const runtime of this.runtimes.values()) if (runtime.pending === "spawn") runtime.abort?.abort();
     await Promise.all([...this.runtimes.values()].map((r) => r.task?.catch(() => undefined)));
-  }
-
-  /** Keys of servers with a spawn or stop in flight (metrics). */
-  countPending(): number {
-    let n = 0;
-    for (const r of this.runtimes.values()) if (r.pending) n++;
-    return n;
   }
 
   // ---------------------------------------------------------------- helpers
@@ -516,37 +341,10 @@ export class Servers {
   }
 
   private spawnerFor(user: string, serverName: string, backendState: string | null): Spawner {
-    const spawner = this.o.spawners.create({ user, serverName });
-    if (backendState) this.restoreInto(spawner, backendState);
-    return spawner;
+    return restoreSpawner(this.o.spawners.create({ user, serverName }), backendState);
   }
 
-  private restoreInto(spawner: Spawner, backendState: string): void {
-    const persisted = safeJson(backendState) as Partial<PersistedState>;
-    if (persisted.backend) spawner.restore(persisted.backend);
-  }
-
-  private persist(spawner: Spawner, token?: string): string {
-    const state: Partial<PersistedState> = { backend: spawner.state() };
-    if (token) state.token = this.o.secrets.seal(token);
-    return JSON.stringify(state);
-  }
-}
-
-function describe(user: string, serverName: string): string {
-  return serverName ? `${user}'s server '${serverName}'` : `${user}'s default server`;
-}
-
-function splitKey(key: string): [string, string] {
-  const slash = key.indexOf("/");
-  return [key.slice(0, slash), key.slice(slash + 1)];
-}
-
-function safeJson(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === "object" ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
+  private persist(spawner: Spawner): string {
+    return persistState(spawner, this.o.secrets);
   }
 }
