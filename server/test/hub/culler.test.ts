@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readEvents, startTestHub, waitFor, type TestHub } from "../support/hub.js";
+import { execute, startKernel } from "../support/kernel.js";
 import { repoRoot } from "../support/paths.js";
 
 let t: TestHub | undefined;
@@ -55,6 +56,24 @@ describe("the hub's culler", () => {
     expect(existsSync(path.join(t.dataDir, "servers", "idle", "nap"))).toBe(true);
     const metrics = await fetch(`${t.url}/hub/metrics`, { headers: { authorization: `token ${t.adminToken}` } });
     expect(await metrics.text()).toMatch(/^ganymede_culls_total 1$/m);
+  });
+});
+
+describe("kernel activity", () => {
+  it("keeps a server computing with nobody connected, then lets it be culled", async () => {
+    t = await startTestHub({ policies: { "default.yaml": SHORT_IDLE }, config: { culler: { enabled: true, interval: "1s" } } });
+    const token = await t.addUser("kai");
+    await startAndWait(t, "kai", "compute", token);
+    const target = { serverUrl: `${t.url}/user/kai/compute/`, headers: { authorization: `token ${token}` } };
+    const kernel = await startKernel(target);
+    // A background thread prints for ~7 s after the request returns: kernel output, but no traffic through the hub.
+    const code = "import threading, time\ndef work():\n    for i in range(14):\n        print(i, flush=True)\n        time.sleep(0.5)\nthreading.Thread(target=work).start()";
+    await execute(target, kernel, code);
+    const quietSince = Date.now();
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect((await serverModel(t, "kai", "compute")).ready).toBe(true); // 6 s without traffic, timeout 3 s
+    await waitFor(async () => (await serverModel(t!, "kai", "compute"))?.stopped === true, 20_000, 250);
+    expect(Date.now() - quietSince).toBeGreaterThan(9_000); // ~7 s of computing + the 3 s timeout
   });
 });
 
