@@ -28,6 +28,11 @@ if [[ "${GANYMEDE_SKIP_POSTGRES:-}" != 1 ]] && ! command -v postgres >/dev/null 
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 
+if [[ ! -x /usr/bin/chromium ]]; then
+  log "installing Chromium (Debian) for the browser tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 log "generating Prisma clients and building"
 pnpm --filter @ganymede/server run generate
 pnpm run build

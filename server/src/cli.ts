@@ -43,7 +43,7 @@ program
     const banner = [`Ganymede is running at ${hub.url}/hub/`];
     if (hub.adminPasswordFile) {
       banner.push(`First run: sign in as "admin" with the password in ${hub.adminPasswordFile}`);
-      banner.push(`(or create an API token: ganymede token create --user admin)`);
+      banner.push(`(or create an API token: node ${process.argv[1]} token create --user admin)`);
     }
     process.stderr.write(banner.join("\n") + "\n");
     const shutdown = () => {
