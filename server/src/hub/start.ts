@@ -18,9 +18,10 @@ import { SecretBox } from "../lib/secrets.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { PolicyEngine } from "../policy/index.js";
 import { RouteTable, createUserProxy } from "../proxy/index.js";
+import { describeServer } from "../servers/naming.js";
 import { Servers } from "../servers/service.js";
 import { createLocalSpawnerFactory } from "../spawners/local/index.js";
-import { openDatabase } from "../store/database.js";
+import { openDatabase, type Db } from "../store/database.js";
 import { applyMigrations } from "../store/migrate.js";
 import { Users } from "../users/service.js";
 import { bootstrapAdmin } from "./bootstrap.js";
@@ -93,17 +94,16 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
     hubCookieNames: [SESSION_COOKIE, XSRF_COOKIE],
     loginUrl: (next) => `/hub/login?next=${encodeURIComponent(next)}`,
     onActivity: (user, serverName) => servers.activity.touch(user, serverName),
-    notRunning: (req, res, user, serverName) => {
-      const wantsHtml = (req.headers.accept ?? "").includes("text/html");
-      const what = serverName ? `${user}'s server '${serverName}'` : `${user}'s default server`;
-      const message = `${what} is not running`;
-      if (wantsHtml) {
-        res.writeHead(503, { "content-type": "text/html; charset=utf-8" });
-        res.end(page("Not running", `<section class="card"><h1>${escapeHtml(message)}</h1><p><a href="/hub/home">Back to the hub</a> to start it.</p></section>`));
-      } else {
-        res.writeHead(503, { "content-type": "application/json" });
-        res.end(JSON.stringify({ status: 503, message, error: "not_running" }));
-      }
+    notRunning: (req, res, user, candidate) => {
+      void notRunningMessage(db, user, candidate).then((message) => {
+        if ((req.headers.accept ?? "").includes("text/html")) {
+          res.writeHead(503, { "content-type": "text/html; charset=utf-8" });
+          res.end(page("Not running", `<section class="card"><h1>${escapeHtml(message)}</h1><p><a href="/hub/home">Back to the hub</a> to start it.</p></section>`));
+        } else {
+          res.writeHead(503, { "content-type": "application/json" });
+          res.end(JSON.stringify({ status: 503, message, error: "not_running" }));
+        }
+      });
     },
     metrics: { proxiedRequests: metrics.proxiedRequests },
     trustProxy: config.hub.trustProxy,
@@ -142,4 +142,13 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       await database.close();
     },
   };
+}
+
+/**
+ * `/user/alice/lab` is either alice's server "lab" or the path `lab` in her default server: it names the server
+ * only when she has one called that.
+ */
+async function notRunningMessage(db: Db, user: string, candidate: string): Promise<string> {
+  const named = candidate ? await db.server.findFirst({ where: { name: candidate, user: { name: user } }, select: { id: true } }).catch(() => null) : null;
+  return `${describeServer(user, named ? candidate : "")} is not running`;
 }

@@ -74,6 +74,7 @@ describe("the default server", () => {
     await waitFor(async () => (await t.api("GET", "users/alice", { token: alice })).body.server === null);
     const proxied = await fetch(`${t.url}/user/alice/api/status`, { headers: { authorization: `token ${alice}` } });
     expect(proxied.status).toBe(503);
+    expect(((await proxied.json()) as { message: string }).message).toBe("alice's default server is not running");
   });
 });
 
