@@ -3,6 +3,7 @@
  * WebSocket. Every request passes the gate (gate.ts) before anything reveals whether a server exists; then the
  * route is looked up and the request forwarded with the server's own token (http-forward.ts, ws-forward.ts).
  */
+import { timingSafeEqual } from "node:crypto";
 import { Agent, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { describeServer, ownerOrAdmin } from "./access.js";
@@ -43,6 +44,23 @@ export interface UserProxyTuning {
   trustProxy?: boolean;
   /** Idle keep-alive sockets kept per server. Default 128. */
   maxFreeSockets?: number;
+}
+
+/**
+ * JupyterLab puts the server's own token in its page config (jupyterlab's LabApp sets `page_config["token"]`
+ * unless it runs under JupyterHub) and sends it back as `Authorization: token <server token>` on every API call.
+ * That token identifies the server, not the client: it must not make the hub look for an API token (none matches,
+ * so the browser would be refused as anonymous). Drop it, so the hub identifies the browser by its session cookie
+ * (and the cookie rules, XSRF included, apply). The proxy strips client Authorization before forwarding anyway.
+ */
+export function dropServerToken(req: IncomingMessage, route: Route | undefined): void {
+  const header = req.headers.authorization;
+  if (!route || !header) return;
+  const token = /^(?:token|bearer)\s+(\S+)\s*$/i.exec(header)?.[1];
+  if (!token) return;
+  const a = Buffer.from(token);
+  const b = Buffer.from(route.token);
+  if (a.length === b.length && timingSafeEqual(a, b)) delete req.headers.authorization;
 }
 
 export function createUserProxy(options: UserProxyOptions & UserProxyTuning): UserProxy {
@@ -126,6 +144,7 @@ export function createUserProxy(options: UserProxyOptions & UserProxyTuning): Us
       next();
       return;
     }
+    dropServerToken(req, match.route);
     authenticate(req).then(
       (identity) => serveHttp(req, res, url, match, identity),
       (err: unknown) => next(err),
@@ -140,6 +159,7 @@ export function createUserProxy(options: UserProxyOptions & UserProxyTuning): Us
     const q = url.indexOf("?");
     const match = routes.lookup(q === -1 ? url : url.slice(0, q));
     if (!match) return false;
+    dropServerToken(req, match.route);
     // Until the sockets are spliced nobody else listens for errors on this socket; an unhandled one would crash.
     socket.on("error", () => socket.destroy());
     authenticate(req)

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { checkOrigin, checkXsrf, isStateChanging } from "../../src/proxy/csrf.js";
 import { CookieFilter, cookieValues, stripTokenParam } from "../../src/proxy/headers.js";
 import { RouteTable, routePrefix } from "../../src/proxy/routes.js";
+import { dropServerToken } from "../../src/proxy/user-proxy.js";
 
 function fakeReq(method: string, headers: Record<string, string>): IncomingMessage {
   return { method, headers } as unknown as IncomingMessage;
@@ -121,5 +122,28 @@ describe("cross-site checks", () => {
     expect(checkXsrf(fakeReq("POST", { cookie: "_xsrf=", "x-xsrftoken": "" }))?.rule).toBe("xsrf");
     expect(checkXsrf(fakeReq("POST", { cookie: "_xsrf=abc", "x-xsrftoken": "abc" }))).toBeUndefined();
     expect(checkXsrf(fakeReq("POST", { cookie: "_xsrf=old; _xsrf=abc", "x-xsrftoken": "abc" }))).toBeUndefined();
+  });
+});
+
+describe("dropServerToken", () => {
+  const table = new RouteTable("/user/");
+  const route = table.add({ user: "alice", serverName: "", target: "http://127.0.0.1:9001", token: "server-secret" });
+
+  it("removes the server's own token, which names the server and not the caller", () => {
+    const req = fakeReq("GET", { authorization: "token server-secret" });
+    dropServerToken(req, route);
+    expect(req.headers.authorization).toBeUndefined();
+    const bearer = fakeReq("GET", { authorization: "Bearer server-secret" });
+    dropServerToken(bearer, route);
+    expect(bearer.headers.authorization).toBeUndefined();
+  });
+
+  it("keeps any other credential for the hub to judge", () => {
+    const req = fakeReq("GET", { authorization: "token someone-elses" });
+    dropServerToken(req, route);
+    expect(req.headers.authorization).toBe("token someone-elses");
+    const noRoute = fakeReq("GET", { authorization: "token server-secret" });
+    dropServerToken(noRoute, undefined);
+    expect(noRoute.headers.authorization).toBe("token server-secret");
   });
 });

@@ -37,7 +37,7 @@ export function testConfig(dataDir: string, options: TestHubOptions = {}): HubCo
     ...options.config,
     hub: { bind: "http://127.0.0.1:0", dataDir, ...options.config?.hub },
     policies: { dir: options.policies ? policiesDir : path.join(repoRoot, "policies"), ...options.config?.policies },
-    logging: { level: process.env.GANYMEDE_TEST_LOG ?? "silent", ...options.config?.logging },
+    logging: { level: (process.env.GANYMEDE_TEST_LOG ?? "silent") as "silent", ...options.config?.logging },
     spawner: {
       startTimeout: "30s",
       ...options.config?.spawner,

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { rm, rmdir } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { SpawnError } from "../../errors.js";
 import type {
   BackendState,
@@ -87,6 +88,9 @@ interface Taken {
   port?: number;
 }
 
+/** Jupyter configuration shipped with the hub (server/jupyter-config): keeps the server's token out of its pages. */
+const HUB_JUPYTER_CONFIG = fileURLToPath(new URL("../../../jupyter-config/", import.meta.url));
+
 export class LocalSpawner implements Spawner {
   private readonly layout: ServerLayout;
   /** Complete state of a launched server (what state() returns). */
@@ -165,7 +169,13 @@ export class LocalSpawner implements Spawner {
     signal.throwIfAborted();
 
     const spawnId = randomUUID();
-    const hubEnv = { HOME: layout.workdir, JUPYTER_TOKEN: ctx.token, [SPAWN_ID_VAR]: spawnId };
+    const configured = { ...shared.env, ...ctx.env };
+    const hubEnv = {
+      HOME: layout.workdir,
+      JUPYTER_TOKEN: ctx.token,
+      JUPYTER_CONFIG_PATH: [HUB_JUPYTER_CONFIG, configured.JUPYTER_CONFIG_PATH].filter(Boolean).join(path.delimiter),
+      [SPAWN_ID_VAR]: spawnId,
+    };
     const env = serverEnv(shared.env, ctx.env, hubEnv);
     const [cmd, ...cmdArgs] = shared.command;
     const exe = resolveCommand(cmd!, env.PATH ?? "");
