@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs everything Ganymede needs on a fresh machine, idempotently:
-# pnpm, the Node workspace, a Python virtualenv with JupyterLab (the single-user servers), PostgreSQL server
-# binaries (for the PostgreSQL store tests), the generated Prisma clients and the compiled hub.
+# Installs everything Ganymede needs on a fresh machine, idempotently: pnpm, the Node workspace, a Python
+# virtualenv with JupyterLab (the single-user servers), the generated Prisma clients and the compiled hub.
+# With --for-tests, also what only the tests use: Debian's PostgreSQL server and Chromium.
 set -euo pipefail
+for_tests=false
+[[ "${1:-}" == "--for-tests" ]] && for_tests=true
 cd "$(dirname "$0")/.."
 export npm_config_nodedir=${npm_config_nodedir:-/usr}   # better-sqlite3 compiles against the system's Node headers
 
@@ -23,14 +25,18 @@ if [[ ! -x .venv/bin/jupyter ]] || ! .venv/bin/python -c 'import jupyterlab, jup
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 fi
 
-if [[ "${GANYMEDE_SKIP_POSTGRES:-}" != 1 ]] && ! command -v postgres >/dev/null && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-  log "installing PostgreSQL (Debian)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-fi
-
-if [[ ! -x /usr/bin/chromium ]]; then
-  log "installing Chromium (Debian) for the browser tests"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+apt_install() {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+if $for_tests; then
+  if ! command -v postgres >/dev/null && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    log "installing PostgreSQL (Debian) for the store tests"
+    apt_install postgresql
+  fi
+  if [[ ! -x /usr/bin/chromium ]]; then
+    log "installing Chromium (Debian) for the browser tests"
+    apt_install chromium
+  fi
 fi
 
 log "generating Prisma clients and building"
