@@ -12,7 +12,8 @@ import { usersRouter } from "./users.js";
 
 export function apiRouter(ctx: HubContext): Router {
   const router = Router();
-  router.use(express.json({ limit: "1mb", type: ["application/json", "text/plain"] }));
+  // Bodies are JSON whatever their Content-Type says (JupyterHub reads them the same way; some clients send none).
+  router.use(express.json({ limit: "1mb", type: () => true }));
   router.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument());
   });
