@@ -1,0 +1,42 @@
+# JupyterHub 5 + configurable-http-proxy as the benchmark's reference point. Everything machine-specific comes from
+# BENCH_* variables set by bench/bench.mjs, so this file stays a plain, reviewable config.
+import os
+
+env = os.environ
+c = get_config()  # noqa: F821 (provided by JupyterHub)
+work = env["BENCH_JH_DIR"]
+
+# Public port = CHP (what users hit); the hub itself listens on its own port behind CHP, as in any deployment.
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = int(env["BENCH_JH_PORT"])
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = int(env["BENCH_JH_HUB_PORT"])
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{env['BENCH_JH_PROXY_API_PORT']}"
+c.ConfigurableHTTPProxy.command = [env["BENCH_CHP"]]
+c.ConfigurableHTTPProxy.pid_file = os.path.join(work, "proxy.pid")  # how the driver finds CHP's RSS
+
+c.JupyterHub.db_url = f"sqlite:///{os.path.join(work, 'jupyterhub.sqlite')}"
+c.JupyterHub.cookie_secret_file = os.path.join(work, "cookie_secret")
+c.JupyterHub.pid_file = os.path.join(work, "jupyterhub.pid")
+c.JupyterHub.log_level = "WARN"  # Ganymede runs at `warn` too: neither hub pays for per-request logging
+
+# Any user, no password check: sign-in is not what is measured.
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allow_all = True
+
+# The admin API token the driver uses, as a service with the admin role (JupyterHub 5's way).
+c.JupyterHub.services = [{"name": "bench", "api_token": env["BENCH_JH_ADMIN_TOKEN"]}]
+c.JupyterHub.load_roles = [{"name": "admin", "services": ["bench"]}]
+
+# LocalProcessSpawner without system accounts ("simple": every server runs as the hub's user, each in its own
+# home directory) — the same arrangement as Ganymede's local spawner with `storage: directory` and `cgroups: off`.
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(work, "homes", "{username}")
+c.Spawner.cmd = [env["BENCH_SINGLEUSER"]]
+c.Spawner.args = ["--allow-root"] if os.getuid() == 0 else []
+c.Spawner.start_timeout = 120  # 100 spawns on 2 cores can be slow; a timeout would only spoil the memory step
+c.Spawner.http_timeout = 120
+
+# No culler, no idle shutdown: nothing but the benchmark's own requests.
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.cleanup_proxy = True

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Ganymede vs JupyterHub 5 + configurable-http-proxy, in one run (see docs/benchmarks.md). Run by hand, not in CI:
+# it takes ~15 minutes on 2 cores, starts a few hundred Jupyter servers and rewrites the results block of
+# docs/benchmarks.md.
+# Everything it installs goes to bench/.cache/ (git-ignored); every process it starts is stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache=bench/.cache
+log() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
+
+# Measure the checkout as it is: (re)build when the compiled hub is missing or older than its sources.
+if [[ ! -f server/dist/cli.js ]] ||
+  [[ -n $(find server/src prisma -path server/src/generated -prune -o -type f -newer server/dist/cli.js -print -quit) ]]; then
+  log "server/dist is missing or older than server/src: running scripts/setup.sh"
+  scripts/setup.sh
+fi
+
+# One venv for both hubs, so both run the very same Jupyter server: the project's pinned jupyter-server and
+# JupyterLab (scripts/requirements.txt) plus the newest JupyterHub 5.x.
+pins=$(grep -E '^(jupyter-server|jupyterlab)==' scripts/requirements.txt)
+have=$("$cache/venv/bin/pip" freeze 2>/dev/null | tr 'A-Z_' 'a-z-' || true)
+stale=0; [[ -x $cache/venv/bin/jupyterhub ]] || stale=1
+for pin in $pins; do grep -qxF "$pin" <<<"$have" || stale=1; done
+if [[ $stale == 1 ]]; then
+  log "creating $cache/venv: jupyterhub==5.* + $(echo $pins)"
+  python=/usr/bin/python3; [[ -x $python ]] || python=python3
+  rm -rf "$cache/venv"
+  "$python" -m venv "$cache/venv"
+  # shellcheck disable=SC2086
+  "$cache/venv/bin/pip" install --quiet --disable-pip-version-check "jupyterhub==5.*" $pins
+fi
+
+# configurable-http-proxy is what JupyterHub runs by default; autocannon generates the load. Both from npm, outside
+# the workspace (they are the benchmark's tools, not the project's dependencies).
+[[ -x $cache/chp/node_modules/.bin/configurable-http-proxy ]] ||
+  npm install --prefix "$cache/chp" --no-audit --no-fund --loglevel=error configurable-http-proxy@5
+[[ -f $cache/autocannon/node_modules/autocannon/autocannon.js ]] ||
+  npm install --prefix "$cache/autocannon" --no-audit --no-fund --loglevel=error autocannon@8
+
+exec node bench/bench.mjs "$@"
