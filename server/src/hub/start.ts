@@ -22,7 +22,7 @@ import { describeServer } from "../servers/naming.js";
 import { Servers } from "../servers/service.js";
 import { createLocalSpawnerFactory } from "../spawners/local/index.js";
 import { openDatabase, type Db } from "../store/database.js";
-import { applyMigrations } from "../store/migrate.js";
+import { applyMigrationsInChild } from "../store/migrate-child.js";
 import { Users } from "../users/service.js";
 import { bootstrapAdmin } from "./bootstrap.js";
 import type { HubContext } from "./context.js";
@@ -43,7 +43,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   const secrets = await SecretBox.fromFile(path.join(dataDir, "secret-key"));
 
   const databaseUrl = config.database.url!;
-  await applyMigrations(databaseUrl, (msg) => logger.info(msg));
+  await applyMigrationsInChild(databaseUrl, (msg) => logger.info(msg));
   const database = await openDatabase(databaseUrl);
   const db = database.prisma;
 
