@@ -9,7 +9,7 @@ import type { HubContext } from "../hub/context.js";
 import { parseOr400 } from "../http/validate.js";
 import { mustBeAdmin, principalOf, targetUser } from "./access.js";
 import { serverModel, userModel } from "./presenters.js";
-import { validateUsername, type UserWithGroups } from "../users/service.js";
+import { userInclude, validateUsername, type UserWithGroups } from "../users/service.js";
 
 const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
@@ -34,7 +34,7 @@ export function usersRouter(ctx: HubContext): Router {
   /** `withStorage` measures each server's storage (single-user endpoints only: it reads the disk). */
   async function present(req: Request, user: UserWithGroups, includeStopped: boolean, withStorage = false) {
     const principal = principalOf(req);
-    const rows = await ctx.db.server.findMany({ where: { userId: user.id }, orderBy: { name: "asc" } });
+    const rows = user.servers;
     const groups = ctx.users.groupsOf(user);
     const policyUser = { name: user.name, groups };
     const models = await Promise.all(
@@ -70,7 +70,7 @@ export function usersRouter(ctx: HubContext): Router {
     }
     const [total, users] = await Promise.all([
       ctx.db.user.count({ where }),
-      ctx.db.user.findMany({ where, orderBy: { id: "asc" }, skip: q.offset, take: q.limit, include: { groups: { include: { group: true } } } }),
+      ctx.db.user.findMany({ where, orderBy: { id: "asc" }, skip: q.offset, take: q.limit, include: userInclude }),
     ]);
     const includeStopped = flag(q.include_stopped_servers);
     let items = await Promise.all(users.map((u) => present(req, u, includeStopped)));

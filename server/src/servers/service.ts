@@ -44,6 +44,8 @@ interface Runtime {
   limits?: EffectiveLimits;
 }
 
+const FAILED_SPAWN_MEMORY_MS = 10 * 60_000;
+
 type UserRow = { id: number; name: string; groups?: { group: { name: string } }[] };
 
 export class Servers {
@@ -109,6 +111,12 @@ export class Servers {
     const job = { user: user.name, serverName, rowId: row.id, created, spawner: runtime.spawner, progress: runtime.progress, limits, signal: abort.signal };
     runtime.task = runSpawn(this.o, job).finally(() => {
       runtime.pending = null;
+    });
+    // A failed spawn's log stays readable (progress stream, dashboard) for a while, then the entry goes.
+    runtime.task.catch(() => {
+      setTimeout(() => {
+        if (this.runtimes.get(key) === runtime) this.runtimes.delete(key);
+      }, FAILED_SPAWN_MEMORY_MS).unref();
     });
 
     const outcome = await Promise.race([

@@ -20,7 +20,8 @@ export function validateUsername(name: string): void {
   }
 }
 
-export const userInclude = { groups: { include: { group: true } } } as const;
+/** What a user is loaded with: groups (for policies) and servers (for the API's user model), in one query. */
+export const userInclude = { groups: { include: { group: true } }, servers: { orderBy: { name: "asc" } } } as const;
 
 export type UserWithGroups = Awaited<ReturnType<Users["get"]>>;
 
