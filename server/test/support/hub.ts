@@ -3,7 +3,7 @@
  * own data directory, database, policies directory and port; Jupyter comes from the project's .venv.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { configSchema, type HubConfig, type HubConfigInput } from "../../src/config/schema.js";
@@ -45,7 +45,7 @@ export function testConfig(dataDir: string, options: TestHubOptions = {}): HubCo
         command: jupyterCommand,
         storage: "directory",
         // Each test hub gets its own cgroup parent so no two hubs ever manage each other's servers.
-        cgroupParent: `ganymede-test-${path.basename(dataDir)}`,
+        cgroupParent: path.basename(dataDir),
         ...options.config?.spawner?.local,
       },
     },
@@ -96,8 +96,29 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     async close() {
       await stopAllServers(hub);
       await hub.close();
+      removeCgroupParents(config.spawner.local.cgroupParent);
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes a test hub's (by then empty) cgroup parents from every hierarchy, so test runs leave none behind. */
+function removeCgroupParents(parent: string): void {
+  for (const root of ["/sys/fs/cgroup", ...safeList("/sys/fs/cgroup").map((d) => path.join("/sys/fs/cgroup", d))]) {
+    try {
+      rmdirSync(path.join(root, parent));
+    } catch {
+      /* not there, or not a cgroup hierarchy */
+    }
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** Stops every server so no Jupyter process outlives a test file. */
