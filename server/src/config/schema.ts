@@ -94,6 +94,18 @@ const culler = z
   .strict()
   .prefault({});
 
+const auth = z
+  .object({
+    backend: z.enum(["local"]).default("local").describe("Who checks passwords: `local` accounts in the hub's database."),
+    allowedGroups: z
+      .array(z.string())
+      .default([])
+      .describe("When set, only members of one of these groups may sign in (others are refused with the list)."),
+    adminGroups: z.array(z.string()).default([]).describe("Members of these groups are administrators."),
+  })
+  .strict()
+  .prefault({});
+
 const logging = z
   .object({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -104,6 +116,7 @@ const logging = z
 export const configSchema = z
   .object({
     hub,
+    auth,
     database,
     policies,
     spawner,

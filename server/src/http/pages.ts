@@ -6,9 +6,9 @@
 import { randomBytes } from "node:crypto";
 import express, { Router, type Request, type Response } from "express";
 import { parseCookie, stringifySetCookie } from "cookie";
-import { ForbiddenError } from "../errors.js";
+import { ForbiddenError, UnavailableError } from "../errors.js";
 import { requestOrigin, xsrfTokenFor } from "../auth/csrf.js";
-import { verifyPassword } from "../auth/passwords.js";
+import { completeSignIn } from "../auth/sign-in.js";
 import { SESSION_COOKIE, XSRF_COOKIE, createSession, destroySession } from "../auth/sessions.js";
 import type { HubContext } from "../hub/context.js";
 import { attachPrincipal } from "./auth-middleware.js";
@@ -63,14 +63,25 @@ export function pagesRouter(ctx: HubContext): Router {
     if (!cookie || body._xsrf !== cookie) {
       return loginForm(req, res, 403, "Your sign-in form expired; please try again.");
     }
-    const username = (body.username ?? "").trim().toLowerCase();
+    const username = (body.username ?? "").trim();
     const password = body.password ?? "";
-    const user = username ? await ctx.db.user.findUnique({ where: { name: username } }) : null;
-    // verifyPassword refuses empty passwords; a missing user costs the same scrypt work (no timing oracle).
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !user.passwordHash || !ok) {
-      ctx.logger.info({ username, ip: req.ip }, "sign-in refused");
-      return loginForm(req, res, 403, "Invalid username or password.");
+    let user;
+    try {
+      // An empty password never authenticates: many directories treat it as an anonymous bind that succeeds.
+      const identity = username && password ? await ctx.authenticator.authenticate(username, password) : null;
+      if (!identity) {
+        ctx.logger.info({ username, ip: req.ip, backend: ctx.authenticator.name }, "sign-in refused");
+        return loginForm(req, res, 403, "Invalid username or password.");
+      }
+      const { allowedGroups, adminGroups } = ctx.config.auth;
+      user = await completeSignIn(ctx.users, identity, { allowedGroups, adminGroups }, ctx.authenticator.syncsGroups);
+    } catch (err) {
+      // Refusals the person can act on (not in an allowed group, directory unreachable) are shown in the form.
+      if (err instanceof ForbiddenError || err instanceof UnavailableError) {
+        ctx.logger.info({ username, ip: req.ip, reason: err.message }, "sign-in refused");
+        return loginForm(req, res, err.status, err.message);
+      }
+      throw err;
     }
     const session = await createSession(ctx.db, user.id, ctx.config.hub.sessionMaxAge);
     const maxAge = Math.floor(ctx.config.hub.sessionMaxAge / 1000);
@@ -123,9 +134,6 @@ export function pagesRouter(ctx: HubContext): Router {
 
   return router;
 }
-
-/** A valid scrypt hash of a random password: lets an unknown user cost the same time as a wrong password. */
-const DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
 function cookieSecure(ctx: HubContext): boolean {
   const mode = ctx.config.hub.cookieSecure;

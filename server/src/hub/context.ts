@@ -1,4 +1,5 @@
 /** Everything a route needs, assembled once by hub/start.ts. */
+import type { PasswordAuthenticator } from "../auth/authenticator.js";
 import type { HubConfig } from "../config/schema.js";
 import type { Identifier } from "../auth/identify.js";
 import type { Logger } from "../lib/logger.js";
@@ -15,6 +16,8 @@ export interface HubContext {
   logger: Logger;
   secrets: SecretBox;
   identifier: Identifier;
+  /** Checks usernames and passwords at /hub/login (local accounts, or the organisation's directory). */
+  authenticator: PasswordAuthenticator;
   servers: Servers;
   users: Users;
   policy: PolicyEngine;

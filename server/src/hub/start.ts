@@ -8,6 +8,7 @@ import http from "node:http";
 import path from "node:path";
 import type { HubConfig } from "../config/schema.js";
 import { Identifier } from "../auth/identify.js";
+import { LocalAuthenticator } from "../auth/local-authenticator.js";
 import { createOriginCheck } from "../auth/csrf.js";
 import { SESSION_COOKIE, XSRF_COOKIE } from "../auth/sessions.js";
 import { Culler } from "../culler/culler.js";
@@ -78,7 +79,8 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   const publicOrigins = [config.hub.bind, ...(config.hub.publicUrl ? [config.hub.publicUrl] : [])];
   const isAllowedOrigin = createOriginCheck(publicOrigins, config.hub.trustProxy);
 
-  const ctx: HubContext = { config, db, logger, secrets, identifier, servers, users, policy, metrics, isAllowedOrigin, startedAt: new Date() };
+  const authenticator = new LocalAuthenticator(db);
+  const ctx: HubContext = { config, db, logger, secrets, identifier, authenticator, servers, users, policy, metrics, isAllowedOrigin, startedAt: new Date() };
 
   const adminPasswordFile = await bootstrapAdmin(db, users, dataDir, logger);
   await servers.restoreAll();

@@ -85,6 +85,12 @@ export class Users {
     await this.db.user.update({ where: { name }, data: { passwordHash: await hashPassword(password) } });
   }
 
+  /** Ends every browser session of a user (their API tokens stay; they carry the user's current rights). */
+  async revokeSessions(name: string): Promise<void> {
+    await this.db.session.deleteMany({ where: { user: { name } } });
+    this.identifier?.clear();
+  }
+
   /** Deletes a user: stops and deletes all their servers (storage included), then the user, sessions and tokens. */
   async delete(name: string): Promise<void> {
     const user = await this.get(name);

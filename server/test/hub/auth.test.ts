@@ -115,3 +115,46 @@ describe("API tokens", () => {
     expect((await t.api("GET", "user", { token })).status).toBe(403);
   });
 });
+
+describe("sign-in rules", () => {
+  it("refuses people outside the allowed groups (ending their sessions) and makes admin-group members admins", async () => {
+    const ruled = await startTestHub({ config: { auth: { allowedGroups: ["staff"], adminGroups: ["ops"] } } });
+    try {
+      await ruled.addUser("sam", { groups: ["staff"] });
+      await ruled.addUser("olga", { groups: ["staff", "ops"] });
+      await ruled.addUser("vic", { groups: ["visitors"] });
+      const form = async (path: string) => {
+        const res = await fetch(`${ruled.url}${path}`);
+        const html = await res.text();
+        return { xsrf: /name="_xsrf" value="([^"]+)"/.exec(html)![1]!, cookie: res.headers.getSetCookie()[0]!.split(";")[0]! };
+      };
+      const post = async (username: string) => {
+        const { xsrf, cookie } = await form("/hub/login");
+        return fetch(`${ruled.url}/hub/login`, {
+          method: "POST",
+          redirect: "manual",
+          headers: { "content-type": "application/x-www-form-urlencoded", cookie, origin: ruled.url },
+          body: new URLSearchParams({ username, password: `password-${username}`, _xsrf: xsrf }),
+        });
+      };
+      const refused = await post("vic");
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).toContain("vic may not sign in: not a member of an allowed group (staff)");
+
+      expect((await post("sam")).status).toBe(303);
+      expect((await ruled.api("GET", "users/sam")).body.admin).toBe(false);
+      expect((await post("olga")).status).toBe(303);
+      expect((await ruled.api("GET", "users/olga")).body.admin).toBe(true);
+
+      // Sam leaves the staff group: the next sign-in is refused and the session sam still had ends.
+      const sam = await post("sam");
+      const session = sam.headers.getSetCookie().find((c) => c.startsWith("ganymede-session="))!.split(";")[0]!;
+      expect((await fetch(`${ruled.url}/hub/api/user`, { headers: { cookie: session } })).status).toBe(200);
+      await ruled.hub.ctx.users.setGroups("sam", ["alumni"]);
+      expect((await post("sam")).status).toBe(403);
+      expect((await fetch(`${ruled.url}/hub/api/user`, { headers: { cookie: session } })).status).toBe(403);
+    } finally {
+      await ruled.close();
+    }
+  });
+});
