@@ -54,7 +54,7 @@ export function usersRouter(ctx: HubContext): Router {
     const principal = principalOf(req);
     const user = await ctx.users.get(principal.name);
     const model = await present(req, user, flag(req.query.include_stopped_servers), true);
-    res.json({ ...model, scopes: principal.admin ? ["admin-ui", "inherit"] : ["inherit"], token_id: principal.tokenId ? `a${principal.tokenId}` : null, session_id: principal.sessionId ? "session" : null });
+    res.json({ ...model, scopes: principal.admin ? ["admin-ui", "inherit"] : ["inherit"], token_id: principal.tokenId ? `a${principal.tokenId}` : null, session_id: principal.sessionId ?? null });
   });
 
   router.get("/users", async (req, res) => {
