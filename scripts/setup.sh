@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Ganymede needs on a fresh machine, idempotently: pnpm, the Node workspace, a Python
 # virtualenv with JupyterLab (the single-user servers), the generated Prisma clients and the compiled hub.
-# With --for-tests, also what only the tests use: Debian's PostgreSQL server and Chromium.
+# With --for-tests, also what only the tests use: Debian's PostgreSQL server, Chromium and OpenLDAP.
 set -euo pipefail
 for_tests=false
 [[ "${1:-}" == "--for-tests" ]] && for_tests=true
@@ -36,6 +36,10 @@ if $for_tests; then
   if [[ ! -x /usr/bin/chromium ]]; then
     log "installing Chromium (Debian) for the browser tests"
     apt_install chromium
+  fi
+  if [[ ! -x /usr/sbin/slapd || ! -x /usr/bin/ldapadd ]]; then
+    log "installing OpenLDAP (Debian) for the LDAP sign-in tests"
+    apt_install slapd ldap-utils
   fi
 fi
 

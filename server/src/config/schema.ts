@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { durationSchema } from "../lib/units.js";
+import { oidcProvidersSchema } from "../auth/oidc-config.js";
 
 const hub = z
   .object({
@@ -94,16 +95,109 @@ const culler = z
   .strict()
   .prefault({});
 
+/** An LDAP server URL: scheme, host and optional port, nothing else (no base DN in the URL). */
+const ldapUrl = z.string().regex(/^ldaps?:\/\/[^/\s]+\/?$/, { error: "must be ldap://host[:port] or ldaps://host[:port]" });
+
+const ldap = z
+  .object({
+    url: z
+      .union([ldapUrl, z.array(ldapUrl).min(1)])
+      .describe("The directory: `ldaps://dc1.example.org` (or a list, tried in order). StartTLS is not supported: use ldaps://."),
+    bindDn: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The service account that searches for people (e.g. `cn=hub,ou=services,dc=example,dc=org`, or a UPN on AD)."),
+    bindPasswordFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("A file holding the service account's password (preferred over bindPassword; trailing newline ignored)."),
+    bindPassword: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ secret: true })
+      .describe("Secret. The service account's password, when not in bindPasswordFile."),
+    bindDnTemplate: z
+      .string()
+      .includes("{{username}}", { error: "must contain {{username}}" })
+      .optional()
+      .describe("Direct bind instead of a service account: bind as this DN or UPN, e.g. `uid={{username}},ou=people,dc=example,dc=org` or `{{username}}@ad.example.org`; the person's own entry is then found with searchFilter."),
+    searchBase: z.string().min(1).describe("Where people are searched, e.g. `ou=people,dc=example,dc=org`."),
+    searchFilter: z
+      .string()
+      .includes("{{username}}", { error: "must contain {{username}}" })
+      .default("(uid={{username}})")
+      .describe("Finds a person's entry; `{{username}}` is the normalised, escaped name. AD: `(sAMAccountName={{username}})`."),
+    usernameAttribute: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Take the hub username from this attribute of the entry (e.g. `uid`, `sAMAccountName`; lowercased) instead of the typed name."),
+    stripDomain: z
+      .boolean()
+      .default(true)
+      .describe("Accept `alice@example.org` (UPN) and `EXAMPLE\\alice` as `alice`: the domain part is dropped before the search."),
+    groupsFrom: z
+      .enum(["memberOf", "search", "none"])
+      .default("memberOf")
+      .describe("Where groups come from: the entry's memberOf attribute, a group search, or nowhere."),
+    memberOfAttribute: z
+      .string()
+      .min(1)
+      .default("memberOf")
+      .describe("The attribute listing a person's group DNs (groupsFrom: memberOf); the group name is the first RDN's value (its CN)."),
+    groupSearchBase: z.string().min(1).optional().describe("Where groups are searched (groupsFrom: search)."),
+    groupSearchFilter: z
+      .string()
+      .optional()
+      .describe("Finds a person's groups (groupsFrom: search): `{{dn}}` is the person's DN, `{{username}}` the hub username, both escaped. Default `(member={{dn}})`, or AD's nested-group rule when nestedGroups is set. POSIX groups: `(memberUid={{username}})`."),
+    groupNameAttribute: z.string().min(1).default("cn").describe("The group attribute that names the hub group (groupsFrom: search)."),
+    nestedGroups: z
+      .boolean()
+      .default(false)
+      .describe("Active Directory only: include groups reached through nested groups (LDAP_MATCHING_RULE_IN_CHAIN, 1.2.840.113556.1.4.1941) — with groupsFrom: search and no groupSearchFilter."),
+    tlsCaFile: z.string().min(1).optional().describe("PEM file of the CA(s) to trust for ldaps:// (default: the system's CAs)."),
+    connectTimeout: durationSchema.prefault("5s").describe("How long to wait for a connection before the directory counts as unreachable."),
+    timeout: durationSchema.prefault("10s").describe("How long one LDAP operation (bind, search) may take."),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    const serviceAccount = value.bindDn !== undefined;
+    if (serviceAccount === (value.bindDnTemplate !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["bindDn"], message: "set either bindDn (a service account) or bindDnTemplate (direct bind), not both nor neither" });
+    }
+    if (serviceAccount && (value.bindPassword === undefined) === (value.bindPasswordFile === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["bindPasswordFile"], message: "bindDn needs exactly one of bindPasswordFile or bindPassword" });
+    }
+    if (value.groupsFrom === "search" && !value.groupSearchBase) {
+      ctx.addIssue({ code: "custom", path: ["groupSearchBase"], message: "groupsFrom: search needs groupSearchBase" });
+    }
+  });
+
+export type LdapConfig = z.output<typeof ldap>;
+
 const auth = z
   .object({
-    backend: z.enum(["local"]).default("local").describe("Who checks passwords: `local` accounts in the hub's database."),
+    backend: z
+      .enum(["local", "ldap"])
+      .default("local")
+      .describe("Who checks passwords: `local` accounts in the hub's database, or `ldap` (OpenLDAP, Active Directory)."),
+    ldap: ldap.optional().describe("The directory, when backend is `ldap`."),
     allowedGroups: z
       .array(z.string())
       .default([])
       .describe("When set, only members of one of these groups may sign in (others are refused with the list)."),
     adminGroups: z.array(z.string()).default([]).describe("Members of these groups are administrators."),
+    oidc: oidcProvidersSchema,
   })
   .strict()
+  .superRefine((value, ctx) => {
+    if (value.backend === "ldap" && !value.ldap) {
+      ctx.addIssue({ code: "custom", path: ["ldap"], message: "backend: ldap needs an `ldap` section (url, searchBase, bindDn or bindDnTemplate)" });
+    }
+  })
   .prefault({});
 
 const logging = z

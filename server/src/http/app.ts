@@ -7,6 +7,7 @@ import type { HubContext } from "../hub/context.js";
 import { apiRouter } from "../api/index.js";
 import { errorHandler } from "./error-handler.js";
 import { pagesRouter } from "./pages.js";
+import { oidcRouter } from "./oidc-routes.js";
 
 export function createApp(ctx: HubContext): Express {
   const app = express();
@@ -14,6 +15,7 @@ export function createApp(ctx: HubContext): Express {
   app.set("trust proxy", ctx.config.hub.trustProxy);
   app.use("/hub/api", apiRouter(ctx));
   app.use("/hub", pagesRouter(ctx));
+  app.use("/hub", oidcRouter(ctx));
   app.get("/", (_req, res) => res.redirect(302, "/hub/home"));
   app.use(errorHandler(ctx.logger));
   return app;

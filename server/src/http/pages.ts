@@ -13,6 +13,7 @@ import { SESSION_COOKIE, XSRF_COOKIE, createSession, destroySession } from "../a
 import type { HubContext } from "../hub/context.js";
 import { attachPrincipal } from "./auth-middleware.js";
 import { escapeHtml, page } from "./html.js";
+import { oidcLogoutUrl } from "./oidc-routes.js";
 
 const LOGIN_XSRF_COOKIE = "ganymede-login-xsrf";
 
@@ -22,34 +23,56 @@ export function safeNext(next: unknown): string {
   return next;
 }
 
-export function pagesRouter(ctx: HubContext): Router {
-  const router = Router();
-  const secure = cookieSecure(ctx);
-  const cookieBase = { path: "/", sameSite: "lax" as const, secure };
+/** Sets one of the hub's cookies: path /, SameSite=Lax, Secure when the hub is served over https. */
+export function setHubCookie(
+  ctx: HubContext,
+  res: Response,
+  name: string,
+  value: string,
+  options: { httpOnly?: boolean; path?: string; maxAge?: number },
+): void {
+  res.append("Set-Cookie", stringifySetCookie({ name, value, path: "/", sameSite: "lax", secure: cookieSecure(ctx), ...options }));
+}
 
-  const setCookie = (res: Response, name: string, value: string, options: { httpOnly?: boolean; path?: string; maxAge?: number }) =>
-    res.append("Set-Cookie", stringifySetCookie({ name, value, ...cookieBase, ...options }));
+/** Signs a browser in, the same for every backend: a new session row, the session cookie and its XSRF cookie. */
+export async function startBrowserSession(ctx: HubContext, res: Response, user: { id: number; name: string }): Promise<void> {
+  const session = await createSession(ctx.db, user.id, ctx.config.hub.sessionMaxAge);
+  const maxAge = Math.floor(ctx.config.hub.sessionMaxAge / 1000);
+  setHubCookie(ctx, res, SESSION_COOKIE, session.secret, { httpOnly: true, maxAge });
+  setHubCookie(ctx, res, XSRF_COOKIE, xsrfTokenFor(ctx.secrets, session.id), { httpOnly: false, maxAge });
+}
 
-  function loginForm(req: Request, res: Response, status: number, error?: string) {
-    const nonce = randomBytes(16).toString("base64url");
-    const xsrf = xsrfTokenFor(ctx.secrets, `login:${nonce}`);
-    setCookie(res, LOGIN_XSRF_COOKIE, xsrf, { httpOnly: true, path: "/hub/login", maxAge: 3600 });
-    const next = safeNext(req.query.next ?? req.body?.next);
-    res.status(status).type("html").send(
-      page(
-        "Sign in",
-        `<form method="post" action="/hub/login" class="card">
+/** The sign-in page: the password form and one button per OpenID Connect provider, with an error when refused. */
+export function renderLogin(ctx: HubContext, req: Request, res: Response, status: number, error?: string): void {
+  const nonce = randomBytes(16).toString("base64url");
+  const xsrf = xsrfTokenFor(ctx.secrets, `login:${nonce}`);
+  setHubCookie(ctx, res, LOGIN_XSRF_COOKIE, xsrf, { httpOnly: true, path: "/hub/login", maxAge: 3600 });
+  const next = safeNext(req.query.next ?? req.body?.next);
+  const providers = ctx.config.auth.oidc
+    .map((p) => `<p><a class="button" href="/hub/oauth_login/${p.name}?next=${escapeHtml(encodeURIComponent(next))}">${escapeHtml(p.label)}</a></p>`)
+    .join("");
+  res.status(status).type("html").send(
+    page(
+      "Sign in",
+      `<form method="post" action="/hub/login" class="card">
           <h1>Sign in to Ganymede</h1>
           ${error ? `<p role="alert" class="error">${escapeHtml(error)}</p>` : ""}
+          ${providers}
           <label>Username <input name="username" autocomplete="username" required autofocus></label>
           <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
           <input type="hidden" name="_xsrf" value="${escapeHtml(xsrf)}">
           <input type="hidden" name="next" value="${escapeHtml(next)}">
           <button type="submit">Sign in</button>
         </form>`,
-      ),
-    );
-  }
+    ),
+  );
+}
+
+export function pagesRouter(ctx: HubContext): Router {
+  const router = Router();
+  const setCookie = (res: Response, name: string, value: string, options: { httpOnly?: boolean; path?: string; maxAge?: number }) =>
+    setHubCookie(ctx, res, name, value, options);
+  const loginForm = (req: Request, res: Response, status: number, error?: string) => renderLogin(ctx, req, res, status, error);
 
   router.get("/login", (req, res) => loginForm(req, res, 200));
 
@@ -83,10 +106,7 @@ export function pagesRouter(ctx: HubContext): Router {
       }
       throw err;
     }
-    const session = await createSession(ctx.db, user.id, ctx.config.hub.sessionMaxAge);
-    const maxAge = Math.floor(ctx.config.hub.sessionMaxAge / 1000);
-    setCookie(res, SESSION_COOKIE, session.secret, { httpOnly: true, maxAge });
-    setCookie(res, XSRF_COOKIE, xsrfTokenFor(ctx.secrets, session.id), { httpOnly: false, maxAge });
+    await startBrowserSession(ctx, res, user);
     setCookie(res, LOGIN_XSRF_COOKIE, "", { httpOnly: true, path: "/hub/login", maxAge: 0 });
     ctx.logger.info({ user: user.name, ip: req.ip }, "signed in");
     res.redirect(303, safeNext(body.next));
@@ -98,7 +118,8 @@ export function pagesRouter(ctx: HubContext): Router {
     ctx.identifier.clear();
     setCookie(res, SESSION_COOKIE, "", { httpOnly: true, maxAge: 0 });
     setCookie(res, XSRF_COOKIE, "", { maxAge: 0 });
-    res.redirect(303, "/hub/login");
+    // Signed in through an OpenID Connect provider: end that session too, when the provider allows it.
+    res.redirect(303, (await oidcLogoutUrl(ctx, req, res)) ?? "/hub/login");
   });
 
   router.get("/health", async (_req, res) => {

@@ -2,6 +2,7 @@
 import type { PasswordAuthenticator } from "../auth/authenticator.js";
 import type { HubConfig } from "../config/schema.js";
 import type { Identifier } from "../auth/identify.js";
+import type { OidcClient } from "../auth/oidc.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
 import type { HubMetrics } from "../metrics/metrics.js";
@@ -18,6 +19,8 @@ export interface HubContext {
   identifier: Identifier;
   /** Checks usernames and passwords at /hub/login (local accounts, or the organisation's directory). */
   authenticator: PasswordAuthenticator;
+  /** The OpenID Connect providers offered on the sign-in page, by name (auth.oidc). */
+  oidc: Map<string, OidcClient>;
   servers: Servers;
   users: Users;
   policy: PolicyEngine;

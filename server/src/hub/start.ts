@@ -8,7 +8,9 @@ import http from "node:http";
 import path from "node:path";
 import type { HubConfig } from "../config/schema.js";
 import { Identifier } from "../auth/identify.js";
+import type { PasswordAuthenticator } from "../auth/authenticator.js";
 import { LocalAuthenticator } from "../auth/local-authenticator.js";
+import { createOidcClients } from "../auth/oidc.js";
 import { createOriginCheck } from "../auth/csrf.js";
 import { SESSION_COOKIE, XSRF_COOKIE } from "../auth/sessions.js";
 import { Culler } from "../culler/culler.js";
@@ -79,8 +81,10 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   const publicOrigins = [config.hub.bind, ...(config.hub.publicUrl ? [config.hub.publicUrl] : [])];
   const isAllowedOrigin = createOriginCheck(publicOrigins, config.hub.trustProxy);
 
-  const authenticator = new LocalAuthenticator(db);
-  const ctx: HubContext = { config, db, logger, secrets, identifier, authenticator, servers, users, policy, metrics, isAllowedOrigin, startedAt: new Date() };
+  const authenticator = await createAuthenticator(config, db, logger);
+  // OpenID Connect providers: discovered lazily at the first sign-in, so a provider being down never stops the hub.
+  const oidc = await createOidcClients(config.auth.oidc);
+  const ctx: HubContext = { config, db, logger, secrets, identifier, authenticator, oidc, servers, users, policy, metrics, isAllowedOrigin, startedAt: new Date() };
 
   const adminPasswordFile = await bootstrapAdmin(db, users, dataDir, logger);
   await servers.restoreAll();
@@ -144,6 +148,19 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
       await database.close();
     },
   };
+}
+
+/** Authenticators by `auth.backend`: only the chosen one is loaded (the LDAP client stays out of a local hub). */
+const AUTHENTICATORS: Record<HubConfig["auth"]["backend"], (config: HubConfig, db: Db, logger: Logger) => Promise<PasswordAuthenticator>> = {
+  local: async (_config, db) => new LocalAuthenticator(db),
+  ldap: async (config, _db, logger) => {
+    const { LdapAuthenticator } = await import("../auth/ldap-authenticator.js");
+    return new LdapAuthenticator(config.auth.ldap!, logger);
+  },
+};
+
+function createAuthenticator(config: HubConfig, db: Db, logger: Logger): Promise<PasswordAuthenticator> {
+  return AUTHENTICATORS[config.auth.backend](config, db, logger);
 }
 
 /**

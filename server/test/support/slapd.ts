@@ -1,0 +1,190 @@
+/**
+ * A throwaway, real OpenLDAP server for tests: `startSlapd()` writes a slapd.conf (back_mdb, the core / cosine /
+ * inetorgperson / nis schemas, the memberof overlay), a self-signed certificate for 127.0.0.1, starts slapd on free
+ * loopback ports for ldap:// and ldaps://, and loads test/fixtures/directory.ldif with ldapadd (through the running
+ * server, so the memberof overlay fills in memberOf).
+ *
+ * No process is left behind: slapd runs under a small shell watchdog whose stdin is a pipe from this process; when
+ * the pipe closes (stop(), normal exit, a crash, SIGKILL of the test process) the watchdog stops slapd and deletes
+ * the directory.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { repoRoot } from "./paths.js";
+
+export interface SlapdServer {
+  /** ldap://127.0.0.1:<port> */
+  url: string;
+  /** ldaps://127.0.0.1:<port>, with a certificate signed by… itself (caFile). */
+  ldapsUrl: string;
+  /** The PEM certificate to trust for ldapsUrl. */
+  caFile: string;
+  /** The fixture's service account (may search people and groups). */
+  bindDn: string;
+  bindPassword: string;
+  baseDn: string;
+  /** Stops slapd and removes its directory. */
+  stop(): Promise<void>;
+}
+
+export const FIXTURE_LDIF = path.join(repoRoot, "server/test/fixtures/directory.ldif");
+const BASE_DN = "dc=example,dc=org";
+const ROOT_DN = `cn=admin,${BASE_DN}`;
+const ROOT_PW = "slapd-root-secret";
+
+const slapdConf = (dir: string) => `
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload memberof
+pidfile ${dir}/slapd.pid
+TLSCertificateFile ${dir}/cert.pem
+TLSCertificateKeyFile ${dir}/key.pem
+database mdb
+maxsize 16777216
+suffix "${BASE_DN}"
+rootdn "${ROOT_DN}"
+rootpw ${ROOT_PW}
+directory ${dir}/db
+dbnosync
+index objectClass,uid,member eq
+overlay memberof
+access to attrs=userPassword by self write by anonymous auth by * none
+access to * by users read by * none
+`;
+
+/** Keeps slapd in the foreground (-d 0) and stops it when stdin closes; see postgres.ts for the same pattern. */
+const WATCHDOG = `
+dir=$1; shift
+exec 2>>"$dir/slapd.log"
+"$@" >>"$dir/slapd.log" 2>&1 </dev/null &
+pid=$!
+cat >/dev/null
+kill $pid 2>/dev/null; wait $pid
+rm -rf "$dir"
+`;
+
+export async function startSlapd(): Promise<SlapdServer> {
+  if (!existsSync("/usr/sbin/slapd") || !existsSync("/usr/bin/ldapadd")) {
+    throw new Error("slapd / ldapadd not found: run scripts/setup.sh --for-tests, which installs Debian's slapd and ldap-utils");
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), "ganymede-slapd-"));
+  let watchdog: ChildProcess | undefined;
+  const stop = async () => {
+    if (watchdog) await stopWatchdog(watchdog);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await run(["mkdir", "-p", path.join(dir, "db")]);
+    await run([
+      "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
+    ]);
+    writeFileSync(path.join(dir, "slapd.conf"), slapdConf(dir));
+    const [ldapPort, ldapsPort] = [await freePort(), await freePort()];
+    const url = `ldap://127.0.0.1:${ldapPort}`;
+    const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
+    const slapd = ["/usr/sbin/slapd", "-f", path.join(dir, "slapd.conf"), "-h", `${url}/ ${ldapsUrl}/`, "-d", "0"];
+    watchdog = spawn("sh", ["-c", WATCHDOG, "watchdog", dir, ...slapd], { stdio: ["pipe", "ignore", "ignore"] });
+    running.add(watchdog);
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref(): void }).unref();
+    await waitListening(ldapPort, watchdog, dir);
+    await run(["ldapadd", "-x", "-H", url, "-D", ROOT_DN, "-w", ROOT_PW, "-f", FIXTURE_LDIF]);
+    return {
+      url,
+      ldapsUrl,
+      caFile: path.join(dir, "cert.pem"),
+      bindDn: `cn=hub,ou=services,${BASE_DN}`,
+      bindPassword: "hub-service-secret",
+      baseDn: BASE_DN,
+      stop,
+    };
+  } catch (err) {
+    const log = readLog(dir);
+    await stop();
+    throw new Error(`slapd did not start: ${(err as Error).message}\n${log}`);
+  }
+}
+
+/** Watchdogs still running, closed at exit so their servers stop even if a test forgot to. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.stdin?.destroy();
+});
+
+function stopWatchdog(watchdog: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      running.delete(watchdog);
+      resolve();
+    };
+    if (watchdog.exitCode !== null || watchdog.signalCode !== null) return done();
+    watchdog.once("exit", done);
+    watchdog.ref();
+    watchdog.stdin?.end();
+  });
+}
+
+async function waitListening(port: number, watchdog: ChildProcess, dir: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (watchdog.exitCode !== null) throw new Error(`watchdog exited with ${watchdog.exitCode}`);
+    if (await canConnect(port)) return;
+    if (Date.now() > deadline) throw new Error(`not listening after ${timeoutMs} ms`);
+    if (/daemon: bind|slapd stopped|failed/i.test(readLog(dir))) throw new Error("slapd exited");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: "127.0.0.1" });
+    socket.setTimeout(500);
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => (socket.destroy(), resolve(false)));
+  });
+}
+
+function readLog(dir: string): string {
+  try {
+    return readFileSync(path.join(dir, "slapd.log"), "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function run(argv: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const [cmd, ...args] = argv;
+    const child = spawn(cmd!, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout!.on("data", (d) => (output += d));
+    child.stderr!.on("data", (d) => (output += d));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${cmd} failed (${code}):\n${output}`));
+    });
+  });
+}
+
+/** A port nothing listens on right now (also used by tests as "a directory that is down"). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
