@@ -14,6 +14,7 @@ import { errorBody } from "../src/http/error-handler.js";
 import { pagesRouter } from "../src/http/pages.js";
 import { PolicyEngine } from "../src/policy/index.js";
 import type { HubContext } from "../src/hub/context.js";
+import { configSchema } from "../src/config/schema.js";
 import type { ServerView } from "../src/servers/types.js";
 import { GANYMEDE_VERSION, JUPYTERHUB_API_VERSION } from "../src/version.js";
 
@@ -168,7 +169,9 @@ function toTemplate(route: string): string {
   return `${method} ${path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, "{$1}")}`;
 }
 
-const ctx = standIn() as HubContext;
+// Routers read only the (real, default) config while registering routes; everything else is a stand-in.
+const config = configSchema.parse({});
+const ctx = new Proxy({}, { get: (_t, prop) => (prop === "config" ? config : (standIn() as Record<PropertyKey, unknown>)[prop]) }) as HubContext;
 const apiRoutes = routesOf(apiRouter(ctx));
 const pageRoutes = routesOf(pagesRouter(ctx));
 

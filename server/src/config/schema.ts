@@ -190,6 +190,15 @@ const auth = z
       .default([])
       .describe("When set, only members of one of these groups may sign in (others are refused with the list)."),
     adminGroups: z.array(z.string()).default([]).describe("Members of these groups are administrators."),
+    signInLimits: z
+      .object({
+        perUser: z.number().int().positive().default(5).describe("Failed sign-ins allowed per username within the window."),
+        perAddress: z.number().int().positive().default(20).describe("Failed sign-ins allowed per client address within the window."),
+        window: durationSchema.prefault("15m").describe("The window failed sign-ins are counted over."),
+      })
+      .strict()
+      .prefault({})
+      .describe("Throttling of failed sign-ins (answered with 429 and Retry-After past a limit)."),
     oidc: oidcProvidersSchema,
   })
   .strict()

@@ -6,9 +6,10 @@
 import { randomBytes } from "node:crypto";
 import express, { Router, type Request, type Response } from "express";
 import { parseCookie, stringifySetCookie } from "cookie";
-import { ForbiddenError, UnavailableError } from "../errors.js";
+import { ForbiddenError, RateLimitedError, UnavailableError } from "../errors.js";
 import { requestOrigin, xsrfTokenFor } from "../auth/csrf.js";
 import { completeSignIn } from "../auth/sign-in.js";
+import { SignInThrottle } from "../auth/sign-in-throttle.js";
 import { SESSION_COOKIE, XSRF_COOKIE, createSession, destroySession } from "../auth/sessions.js";
 import type { HubContext } from "../hub/context.js";
 import { attachPrincipal } from "./auth-middleware.js";
@@ -69,6 +70,8 @@ export function renderLogin(ctx: HubContext, req: Request, res: Response, status
 }
 
 export function pagesRouter(ctx: HubContext): Router {
+  const { perUser, perAddress, window: windowMs } = ctx.config.auth.signInLimits;
+  const throttle = new SignInThrottle({ perUser, perAddress, windowMs });
   const router = Router();
   const setCookie = (res: Response, name: string, value: string, options: { httpOnly?: boolean; path?: string; maxAge?: number }) =>
     setHubCookie(ctx, res, name, value, options);
@@ -88,20 +91,25 @@ export function pagesRouter(ctx: HubContext): Router {
     }
     const username = (body.username ?? "").trim();
     const password = body.password ?? "";
+    const address = req.ip ?? "unknown";
     let user;
     try {
+      await throttle.check(username, address);
       // An empty password never authenticates: many directories treat it as an anonymous bind that succeeds.
       const identity = username && password ? await ctx.authenticator.authenticate(username, password) : null;
       if (!identity) {
-        ctx.logger.info({ username, ip: req.ip, backend: ctx.authenticator.name }, "sign-in refused");
+        await throttle.failed(username, address);
+        ctx.logger.info({ username, ip: address, backend: ctx.authenticator.name }, "sign-in refused");
         return loginForm(req, res, 403, "Invalid username or password.");
       }
+      await throttle.succeeded(username);
       const { allowedGroups, adminGroups } = ctx.config.auth;
       user = await completeSignIn(ctx.users, identity, { allowedGroups, adminGroups }, ctx.authenticator.syncsGroups);
     } catch (err) {
       // Refusals the person can act on (not in an allowed group, directory unreachable) are shown in the form.
-      if (err instanceof ForbiddenError || err instanceof UnavailableError) {
-        ctx.logger.info({ username, ip: req.ip, reason: err.message }, "sign-in refused");
+      if (err instanceof ForbiddenError || err instanceof UnavailableError || err instanceof RateLimitedError) {
+        ctx.logger.info({ username, ip: address, reason: err.message }, "sign-in refused");
+        if (err instanceof RateLimitedError) res.setHeader("Retry-After", String(err.retryAfterSeconds));
         return loginForm(req, res, err.status, err.message);
       }
       throw err;

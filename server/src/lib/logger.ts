@@ -2,7 +2,7 @@
  * The hub's logger. Secrets never reach a log: request headers carrying credentials and any field named like a
  * secret are redacted by pino before serialisation.
  */
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -18,6 +18,8 @@ const REDACT = [
   'res.headers["set-cookie"]',
 ];
 
-export function createLogger(level: string = "info"): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: "[redacted]" }, base: undefined });
+/** `destination` defaults to standard output (tests pass a stream to read what was logged). */
+export function createLogger(level: string = "info", destination?: DestinationStream): Logger {
+  const options = { level, redact: { paths: REDACT, censor: "[redacted]" }, base: undefined };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -158,3 +158,43 @@ describe("sign-in rules", () => {
     }
   });
 });
+
+describe("throttling failed sign-ins", () => {
+  it("answers 429 with Retry-After per username and per address, and never logs the password", async () => {
+    const lines: string[] = [];
+    const throttled = await startTestHub({
+      config: { auth: { signInLimits: { perUser: 3, perAddress: 5, window: "60s" } }, logging: { level: "info" } },
+      logLines: lines,
+    });
+    try {
+      await throttled.addUser("uma");
+      const post = async (username: string, password: string) => {
+        const page = await fetch(`${throttled.url}/hub/login`);
+        const xsrf = /name="_xsrf" value="([^"]+)"/.exec(await page.text())![1]!;
+        const cookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
+        return fetch(`${throttled.url}/hub/login`, {
+          method: "POST",
+          redirect: "manual",
+          headers: { "content-type": "application/x-www-form-urlencoded", cookie, origin: throttled.url },
+          body: new URLSearchParams({ username, password, _xsrf: xsrf }),
+        });
+      };
+      for (let i = 0; i < 3; i++) expect((await post("uma", "guess-secret-" + i)).status).toBe(403);
+      const blocked = await post("uma", "password-uma");
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(await blocked.text()).toMatch(/too many failed sign-ins for the account uma; try again in \d+ s/);
+
+      // Two more failures from this address (other names) use up the address's 5.
+      expect((await post("x1", "guess-secret-x")).status).toBe(403);
+      expect((await post("x2", "guess-secret-y")).status).toBe(403);
+      const anyone = await post("someone", "whatever-secret");
+      expect(anyone.status).toBe(429);
+      expect(await anyone.text()).toMatch(/too many failed sign-ins for your address/);
+    } finally {
+      await throttled.close();
+    }
+    expect(lines.join("")).toContain("sign-in refused");
+    expect(lines.join("")).not.toMatch(/guess-secret|password-uma|whatever-secret/);
+  });
+});

@@ -19,6 +19,8 @@ export interface TestHubOptions {
   policies?: Record<string, string>;
   /** Reuse a data directory (restart scenarios). */
   dataDir?: string;
+  /** Collects the hub's log lines here (at the configured level) instead of printing them. */
+  logLines?: string[];
 }
 
 export function makeDataDir(): string {
@@ -76,7 +78,9 @@ export interface ApiResponse {
 export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
   const dataDir = options.dataDir ?? makeDataDir();
   const config = testConfig(dataDir, options);
-  const hub = await startHub(config, { logger: createLogger(config.logging.level) });
+  const lines = options.logLines;
+  const destination = lines ? { write: (line: string) => void lines.push(line) } : undefined;
+  const hub = await startHub(config, { logger: createLogger(config.logging.level, destination) });
   const db = hub.ctx.db;
   const admin = await db.user.findUniqueOrThrow({ where: { name: "admin" } });
   const adminToken = (await issueToken(db, admin.id, { note: "test" })).token;
