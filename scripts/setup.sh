@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Ganymede needs on a fresh machine, idempotently: pnpm, the Node workspace, a Python
 # virtualenv with JupyterLab (the single-user servers), the generated Prisma clients and the compiled hub.
-# With --for-tests, also what only the tests use: Debian's PostgreSQL server, Chromium and OpenLDAP.
+# With --for-tests, also what only the tests use: Debian's PostgreSQL server, Chromium, OpenLDAP and Samba (an AD DC).
 set -euo pipefail
 for_tests=false
 [[ "${1:-}" == "--for-tests" ]] && for_tests=true
@@ -40,6 +40,10 @@ if $for_tests; then
   if [[ ! -x /usr/sbin/slapd || ! -x /usr/bin/ldapadd ]]; then
     log "installing OpenLDAP (Debian) for the LDAP sign-in tests"
     apt_install slapd ldap-utils
+  fi
+  if ! command -v samba-tool >/dev/null; then
+    log "installing Samba (Debian) for the Active Directory sign-in tests"
+    apt_install samba winbind krb5-user   # apt_install is non-interactive: krb5-user's debconf questions keep their defaults
   fi
 fi
 
