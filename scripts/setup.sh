@@ -25,25 +25,19 @@ if [[ ! -x .venv/bin/jupyter ]] || ! .venv/bin/python -c 'import jupyterlab, jup
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 fi
 
-apt_install() {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
 if $for_tests; then
+  # What only the tests use, from Debian, in one apt transaction (apt does not start these services).
+  missing=()
   if ! command -v postgres >/dev/null && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-    log "installing PostgreSQL (Debian) for the store tests"
-    apt_install postgresql
+    missing+=(postgresql)                         # the PostgreSQL store tests
   fi
-  if [[ ! -x /usr/bin/chromium ]]; then
-    log "installing Chromium (Debian) for the browser tests"
-    apt_install chromium
-  fi
-  if [[ ! -x /usr/sbin/slapd || ! -x /usr/bin/ldapadd ]]; then
-    log "installing OpenLDAP (Debian) for the LDAP sign-in tests"
-    apt_install slapd ldap-utils
-  fi
-  if ! command -v samba-tool >/dev/null; then
-    log "installing Samba (Debian) for the Active Directory sign-in tests"
-    apt_install samba winbind krb5-user   # apt_install is non-interactive: krb5-user's debconf questions keep their defaults
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)   # the browser tests
+  [[ -x /usr/sbin/slapd && -x /usr/bin/ldapadd ]] || missing+=(slapd ldap-utils)   # LDAP sign-in
+  command -v samba-tool >/dev/null || missing+=(samba winbind krb5-user)          # Active Directory sign-in
+  if (( ${#missing[@]} )); then
+    log "installing from Debian for the tests: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 fi
 
