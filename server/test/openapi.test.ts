@@ -22,7 +22,7 @@ type Json = Record<string, unknown>;
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 /** Hub pages that are HTML for browsers, deliberately not in the API document. */
-const HTML_PAGES = new Set(["GET /", "GET /home", "GET /login", "POST /login", "GET /logout"]);
+const HTML_PAGES = new Set(["GET /", "GET /home", "GET /tokens", "GET /login", "POST /login", "GET /logout"]);
 /** The server URL of path items that live under /hub rather than /hub/api. */
 const PAGES_SERVER = "/hub";
 

@@ -1,9 +1,11 @@
 /**
- * The hub's own pages under /hub/: sign-in and sign-out with local accounts, a minimal home page (the React
- * dashboard replaces it), health and metrics. Browser writes (the login form) are Origin-checked and carry a
- * double-submit XSRF token.
+ * The hub's own pages under /hub/: sign-in and sign-out, the React dashboard (built into web/dist), health and
+ * metrics. Browser writes (the login form) are Origin-checked and carry a double-submit XSRF token.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import express, { Router, type Request, type Response } from "express";
 import { parseCookie, stringifySetCookie } from "cookie";
 import { ForbiddenError, RateLimitedError, UnavailableError } from "../errors.js";
@@ -17,6 +19,9 @@ import { escapeHtml, page } from "./html.js";
 import { oidcLogoutUrl } from "./oidc-routes.js";
 
 const LOGIN_XSRF_COOKIE = "ganymede-login-xsrf";
+
+/** The built dashboard (`pnpm --filter @ganymede/web run build`), the same from server/src and server/dist. */
+export const dashboardDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../web/dist");
 
 /** Only paths on this hub are valid `next` targets (no scheme, no `//host`, no backslash tricks). */
 export function safeNext(next: unknown): string {
@@ -141,23 +146,19 @@ export function pagesRouter(ctx: HubContext): Router {
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 
-  router.get(["/", "/home"], attachPrincipal(ctx.identifier), async (req, res) => {
+  // The dashboard's scripts and styles: content-hashed names, so cached for good.
+  router.use("/assets", express.static(path.join(dashboardDir, "assets"), { index: false, immutable: true, maxAge: "365d" }));
+
+  // The dashboard's pages: each answers with its index.html, which routes in the browser.
+  router.get(["/", "/home", "/tokens"], attachPrincipal(ctx.identifier), async (req, res) => {
     if (!req.principal) return res.redirect(302, `/hub/login?next=${encodeURIComponent(req.originalUrl)}`);
-    const user = await ctx.users.get(req.principal.name);
-    const rows = await ctx.db.server.findMany({ where: { userId: user.id }, orderBy: { name: "asc" } });
-    const items = rows
-      .map((r) => {
-        const url = r.name ? `/user/${user.name}/${r.name}/` : `/user/${user.name}/`;
-        return `<li><a href="${escapeHtml(url)}">${escapeHtml(r.name || "default server")}</a> — ${escapeHtml(r.status)}</li>`;
-      })
-      .join("");
-    res.type("html").send(
-      page(
-        "Home",
-        `<section class="card"><h1>Signed in as ${escapeHtml(user.name)}</h1>
-         <p>Your servers:</p><ul>${items || "<li>none yet</li>"}</ul>
-         <p>Manage servers with the <a href="/hub/api/openapi.json">REST API</a>. <a href="/hub/logout">Sign out</a></p></section>`,
-      ),
+    const index = path.join(dashboardDir, "index.html");
+    if (existsSync(index)) {
+      res.setHeader("Cache-Control", "no-cache");
+      return res.sendFile(index);
+    }
+    res.status(503).type("html").send(
+      page("Dashboard not built", `<section class="card"><h1>The dashboard is not built</h1><p>Run <code>scripts/setup.sh</code> (it builds <code>web/</code>), then reload. The REST API works meanwhile: <a href="/hub/api/openapi.json">/hub/api</a>.</p></section>`),
     );
   });
 

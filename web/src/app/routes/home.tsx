@@ -1,0 +1,5 @@
+import { ServerList, type User } from "../../features/servers";
+
+export function HomeRoute({ user }: { user: User }) {
+  return <ServerList user={user} />;
+}

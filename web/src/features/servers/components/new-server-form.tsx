@@ -1,0 +1,65 @@
+import { useId, useState, type FormEvent } from "react";
+import { ErrorAlert } from "../../../components/error-alert";
+import { useStartServer } from "../api/start-server";
+import { MAX_SERVER_NAME, serverNameProblem } from "../server-name-rule";
+
+interface NewServerFormProps {
+  user: string;
+  existing: readonly string[];
+  onCreated: (name: string) => void;
+}
+
+/** Creates a named server. The name is checked as it is typed; the hub's policies still have the last word. */
+export function NewServerForm({ user, existing, onCreated }: NewServerFormProps) {
+  const [name, setName] = useState("");
+  const start = useStartServer(user);
+  const inputId = useId();
+  const ruleId = useId();
+  const problemId = useId();
+  const problem = serverNameProblem(name, existing);
+  const showProblem = name !== "" && problem !== null;
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (problem) return;
+    const created = name;
+    start.mutate(created, {
+      onSuccess: () => {
+        onCreated(created);
+        setName("");
+      },
+    });
+  }
+
+  return (
+    <form className="card new-server" onSubmit={submit} noValidate aria-labelledby={`${inputId}-title`}>
+      <h2 id={`${inputId}-title`}>New named server</h2>
+      <label htmlFor={inputId}>Server name</label>
+      <input
+        id={inputId}
+        value={name}
+        onChange={(e) => {
+          setName(e.target.value);
+          start.reset();
+        }}
+        autoComplete="off"
+        spellCheck={false}
+        aria-invalid={showProblem}
+        aria-describedby={`${ruleId}${showProblem ? ` ${problemId}` : ""}`}
+      />
+      <p id={ruleId} className="hint">
+        Up to {MAX_SERVER_NAME} characters: lowercase letters, digits and single hyphens, starting with a letter ({name.length}/
+        {MAX_SERVER_NAME}).
+      </p>
+      {showProblem && (
+        <p id={problemId} className="error" aria-live="polite">
+          {problem}
+        </p>
+      )}
+      <ErrorAlert error={start.error} />
+      <button type="submit" className="primary" disabled={problem !== null || start.isPending}>
+        {start.isPending ? "Creating…" : "Create and start"}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,3 @@
+export { useUser } from "./api/get-user";
+export { ServerList } from "./components/server-list";
+export type { User } from "./types";

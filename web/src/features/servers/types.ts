@@ -1,0 +1,44 @@
+/** The hub's user and server models (server/openapi.yaml: `RequestIdentity`, `Server`, `Limits`, `ProgressEvent`). */
+
+export interface Limits {
+  cpu: number;
+  memory_bytes: number;
+  memory: string;
+  storage_bytes: number;
+  storage: string;
+  idle_timeout_seconds: number | null;
+  idle_timeout: string;
+}
+
+export type ServerStatus = "stopped" | "pending" | "running" | "stopping";
+
+export interface Server {
+  name: string;
+  full_name: string;
+  ready: boolean;
+  stopped: boolean;
+  pending: "spawn" | "stop" | null;
+  url: string;
+  progress_url: string;
+  started: string | null;
+  last_activity: string | null;
+  status: ServerStatus;
+  last_error: string | null;
+  limits: Limits;
+  storage_used_bytes: number | null;
+}
+
+export interface User {
+  name: string;
+  admin: boolean;
+  groups: string[];
+  servers: Record<string, Server>;
+}
+
+export interface ProgressEvent {
+  progress: number;
+  message: string;
+  ready?: boolean;
+  failed?: boolean;
+  url?: string;
+}

@@ -1,0 +1,2 @@
+export { NewTokenForm } from "./components/new-token-form";
+export { TokenList } from "./components/token-list";
