@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LdapAuthenticator } from "../../src/auth/ldap-authenticator.js";
 import { configSchema, type HubConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { startTestHub, type TestHub } from "../support/hub.js";
+import { startTestHub, type TestHub, signInThroughForm } from "../support/hub.js";
 import { startSamba, type SambaServer } from "../support/samba.js";
 
 let samba: SambaServer;
@@ -53,17 +53,9 @@ afterAll(async () => {
   await samba?.stop();
 });
 
-/** Posts the real sign-in form (XSRF cookie and field, same origin). */
+/** Signs in through the real form; the status and the page (with its message). */
 async function signIn(t: TestHub, username: string, password: string): Promise<{ status: number; text: string }> {
-  const form = await fetch(`${t.url}/hub/login`);
-  const xsrf = /name="_xsrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const cookie = form.headers.getSetCookie().find((c) => c.startsWith("ganymede-login-xsrf="))!.split(";")[0]!;
-  const res = await fetch(`${t.url}/hub/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie, origin: t.url },
-    body: new URLSearchParams({ username, password, _xsrf: xsrf }),
-  });
+  const res = await signInThroughForm(t.url, username, password);
   return { status: res.status, text: await res.text() };
 }
 

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestHub, type TestHub } from "../support/hub.js";
+import { signInThroughForm, startTestHub, type TestHub } from "../support/hub.js";
 
 let t: TestHub;
 
@@ -17,24 +17,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** Fetches the sign-in form and returns its XSRF field and cookie. */
-async function loginForm() {
-  const res = await fetch(`${t.url}/hub/login?next=/hub/home`);
-  const html = await res.text();
-  const xsrf = /name="_xsrf" value="([^"]+)"/.exec(html)![1]!;
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith("ganymede-login-xsrf="))!.split(";")[0]!;
-  return { xsrf, cookie };
-}
-
-async function signIn(username: string, password: string, options: { next?: string; origin?: string } = {}) {
-  const { xsrf, cookie } = await loginForm();
-  return fetch(`${t.url}/hub/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie, origin: options.origin ?? t.url },
-    body: new URLSearchParams({ username, password, _xsrf: xsrf, next: options.next ?? "/hub/home" }),
-  });
-}
+const signIn = (username: string, password: string, options: { next?: string; origin?: string } = {}) =>
+  signInThroughForm(t.url, username, password, { next: options.next ?? "/hub/home", origin: options.origin });
 
 function cookiesOf(res: Response): Record<string, string> {
   return Object.fromEntries(res.headers.getSetCookie().map((c) => c.split(";")[0]!.split("=") as [string, string]));
@@ -123,20 +107,7 @@ describe("sign-in rules", () => {
       await ruled.addUser("sam", { groups: ["staff"] });
       await ruled.addUser("olga", { groups: ["staff", "ops"] });
       await ruled.addUser("vic", { groups: ["visitors"] });
-      const form = async (path: string) => {
-        const res = await fetch(`${ruled.url}${path}`);
-        const html = await res.text();
-        return { xsrf: /name="_xsrf" value="([^"]+)"/.exec(html)![1]!, cookie: res.headers.getSetCookie()[0]!.split(";")[0]! };
-      };
-      const post = async (username: string) => {
-        const { xsrf, cookie } = await form("/hub/login");
-        return fetch(`${ruled.url}/hub/login`, {
-          method: "POST",
-          redirect: "manual",
-          headers: { "content-type": "application/x-www-form-urlencoded", cookie, origin: ruled.url },
-          body: new URLSearchParams({ username, password: `password-${username}`, _xsrf: xsrf }),
-        });
-      };
+      const post = (username: string) => signInThroughForm(ruled.url, username, `password-${username}`);
       const refused = await post("vic");
       expect(refused.status).toBe(403);
       expect(await refused.text()).toContain("vic may not sign in: not a member of an allowed group (staff)");
@@ -168,17 +139,7 @@ describe("throttling failed sign-ins", () => {
     });
     try {
       await throttled.addUser("uma");
-      const post = async (username: string, password: string) => {
-        const page = await fetch(`${throttled.url}/hub/login`);
-        const xsrf = /name="_xsrf" value="([^"]+)"/.exec(await page.text())![1]!;
-        const cookie = page.headers.getSetCookie()[0]!.split(";")[0]!;
-        return fetch(`${throttled.url}/hub/login`, {
-          method: "POST",
-          redirect: "manual",
-          headers: { "content-type": "application/x-www-form-urlencoded", cookie, origin: throttled.url },
-          body: new URLSearchParams({ username, password, _xsrf: xsrf }),
-        });
-      };
+      const post = (username: string, password: string) => signInThroughForm(throttled.url, username, password);
       for (let i = 0; i < 3; i++) expect((await post("uma", "guess-secret-" + i)).status).toBe(403);
       const blocked = await post("uma", "password-uma");
       expect(blocked.status).toBe(429);

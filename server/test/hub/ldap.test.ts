@@ -13,7 +13,7 @@ import { LdapAuthenticator } from "../../src/auth/ldap-authenticator.js";
 import { escapeDnValue, escapeFilterValue, groupNameFromDn, normaliseLogin } from "../../src/auth/ldap-names.js";
 import { configSchema, type HubConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { readEvents, startTestHub, type TestHub } from "../support/hub.js";
+import { readEvents, startTestHub, type TestHub, signInThroughForm } from "../support/hub.js";
 import { freePort, startSlapd, type SlapdServer } from "../support/slapd.js";
 
 const RESEARCH = `name: research
@@ -64,17 +64,9 @@ afterAll(async () => {
   if (secrets) rmSync(secrets, { recursive: true, force: true });
 });
 
-/** Posts the real sign-in form (XSRF cookie and field, same origin). */
+/** Signs in through the real form; the status and the page (with its message). */
 async function signIn(t: TestHub, username: string, password: string): Promise<{ status: number; text: string }> {
-  const form = await fetch(`${t.url}/hub/login`);
-  const xsrf = /name="_xsrf" value="([^"]+)"/.exec(await form.text())![1]!;
-  const cookie = form.headers.getSetCookie().find((c) => c.startsWith("ganymede-login-xsrf="))!.split(";")[0]!;
-  const res = await fetch(`${t.url}/hub/login`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie, origin: t.url },
-    body: new URLSearchParams({ username, password, _xsrf: xsrf }),
-  });
+  const res = await signInThroughForm(t.url, username, password);
   return { status: res.status, text: await res.text() };
 }
 

@@ -160,6 +160,26 @@ export async function request(
   return { status: res.status, headers: res.headers, body };
 }
 
+/** Posts the hub's real sign-in form (XSRF cookie and field, same origin), as a browser would. */
+export async function signInThroughForm(
+  baseUrl: string,
+  username: string,
+  password: string,
+  options: { next?: string; origin?: string } = {},
+): Promise<Response> {
+  const form = await fetch(`${baseUrl}/hub/login`);
+  const xsrf = /name="_xsrf" value="([^"]+)"/.exec(await form.text())![1]!;
+  const cookie = form.headers.getSetCookie().find((c) => c.startsWith("ganymede-login-xsrf="))!.split(";")[0]!;
+  const fields: Record<string, string> = { username, password, _xsrf: xsrf };
+  if (options.next) fields.next = options.next;
+  return fetch(`${baseUrl}/hub/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", cookie, origin: options.origin ?? baseUrl },
+    body: new URLSearchParams(fields),
+  });
+}
+
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 30_000, intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

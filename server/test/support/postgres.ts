@@ -9,12 +9,13 @@
  * is a pipe from this process. When the pipe closes (stop(), normal exit, a crash, even SIGKILL of the test
  * process), the watchdog shuts postgres down and deletes the directory.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { runTool, startWatchdog, stopWatchdog } from "./service-process.js";
 
 export interface PostgresServer {
   /** URL of a database created for the caller (named "ganymede"). */
@@ -84,7 +85,7 @@ async function startOnce(port: number): Promise<PostgresServer> {
       chownSync(dir, uid, gid);
     }
     const initdbFlags = ["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"];
-    await run(asPostgres([bin.initdb, "-D", data, ...initdbFlags, "--no-instructions"]), dir);
+    await runTool(asPostgres([bin.initdb, "-D", data, ...initdbFlags, "--no-instructions"]), { cwd: dir });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -92,14 +93,11 @@ async function startOnce(port: number): Promise<PostgresServer> {
 
   const settings = Object.entries({ ...SERVER_SETTINGS, port: String(port), unix_socket_directories: dir });
   const postgresArgv = [bin.postgres, "-D", data, ...settings.flatMap(([k, v]) => ["-c", `${k}=${v}`])];
-  const [cmd, ...args] = asPostgres(["sh", "-c", WATCHDOG, "watchdog", dir, ...postgresArgv]);
-  const watchdog = spawn(cmd!, args, { cwd: dir, stdio: ["pipe", "ignore", "ignore"] });
-  running.add(watchdog);
-  // Neither the child nor its pipe may keep this process alive: the exit hook below (or the pipe closing with the
-  // process) is what stops the server when a caller never calls stop().
-  watchdog.unref();
-  (watchdog.stdin as unknown as { unref(): void }).unref();
-  const stop = () => stopWatchdog(watchdog, dir);
+  const watchdog = startWatchdog(asPostgres(["sh", "-c", WATCHDOG, "watchdog", dir, ...postgresArgv]), dir);
+  const stop = async () => {
+    await stopWatchdog(watchdog);
+    rmSync(dir, { recursive: true, force: true });
+  };
 
   const adminUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   try {
@@ -163,26 +161,6 @@ function postgresUser(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** Watchdogs still running, closed at exit so their servers stop even if a test forgot to. */
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of running) child.stdin?.destroy();
-});
-
-function stopWatchdog(watchdog: ChildProcess, dir: string): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      running.delete(watchdog);
-      rmSync(dir, { recursive: true, force: true });
-      resolve();
-    };
-    if (watchdog.exitCode !== null || watchdog.signalCode !== null) return done();
-    watchdog.once("exit", done);
-    watchdog.ref(); // now the caller waits for the shutdown
-    watchdog.stdin?.end();
-  });
-}
-
 async function waitReady(adminUrl: string, watchdog: ChildProcess, dir: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -217,20 +195,6 @@ async function query(url: string, sql: string): Promise<void> {
   }
 }
 
-function run(argv: string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const [cmd, ...args] = argv;
-    const child = spawn(cmd!, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout!.on("data", (d) => (output += d));
-    child.stderr!.on("data", (d) => (output += d));
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${argv.join(" ")} failed (${code}):\n${output}`));
-    });
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

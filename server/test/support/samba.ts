@@ -17,11 +17,12 @@
  * process, started before provisioning; when the pipe closes (stop(), normal exit, a crash, SIGKILL of the test
  * process) the watchdog stops samba (if started) and deletes the directory.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { runTool, startWatchdog, stopWatchdog } from "./service-process.js";
 
 export interface SambaServer {
   /** ldap://127.0.0.1:389 (simple binds allowed without TLS: `ldap server require strong auth = no`). */
@@ -49,7 +50,6 @@ const BASE_DN = "DC=ad,DC=example,DC=org";
 const ADMIN_PASSWORD = "Samba-Admin-Secret-1";
 const PASSWORDS = { alice: "alice-secret", bob: "bob-secret", carol: "carol-secret" };
 const SERVICE = { name: "ganymede-svc", password: "svc-secret" };
-const SETPRIV = "/usr/bin/setpriv";
 
 /**
  * Fills the provisioned, not yet running, directory (argv: smb.conf, then the passwords as JSON). Complexity is
@@ -117,31 +117,26 @@ export async function startSamba(): Promise<SambaServer> {
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), "ganymede-samba-"));
   const conf = path.join(dir, "etc/smb.conf");
-  const watchdog = spawn("sh", ["-c", WATCHDOG, "watchdog", dir, "/usr/sbin/samba", "-s", conf, "-l", dir, "-M", "single", "--foreground", "--no-process-group"], {
-    stdio: ["pipe", "ignore", "ignore"],
-  });
-  running.add(watchdog);
-  watchdog.unref();
-  (watchdog.stdin as unknown as { unref(): void }).unref();
+  const watchdog = startWatchdog(["sh", "-c", WATCHDOG, "watchdog", dir, "/usr/sbin/samba", "-s", conf, "-l", dir, "-M", "single", "--foreground", "--no-process-group"]);
   const stop = async () => {
     await stopWatchdog(watchdog);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     const option = (o: string) => `--option=${o}`;
-    await run([
+    await runTool([
       "/usr/bin/samba-tool", "domain", "provision", `--realm=${REALM}`, "--domain=EXAMPLE", "--server-role=dc", "--dns-backend=NONE",
       "--host-name=ganymede-dc", `--adminpass=${ADMIN_PASSWORD}`, `--targetdir=${dir}`,
       option("interfaces=lo"), option("bind interfaces only=yes"), option("netbios name=GANYMEDE-DC"),
       option(`pid directory=${dir}/pid`), option(`ncalrpc dir=${dir}/ncalrpc`), option(`winbindd socket directory=${dir}/winbindd`),
       option(`ntp signd socket directory=${dir}/ntp_signd`), option(`log file=${dir}/samba.log`),
-    ]);
+    ], { dieWithTest: true });
     mkdirSync(path.join(dir, "tls"), { mode: 0o700 });
     const [key, cert] = [path.join(dir, "tls/key.pem"), path.join(dir, "tls/cert.pem")];
-    await run([
+    await runTool([
       "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert,
-    ]);
+    ], { dieWithTest: true });
     // Only LDAP; simple binds over plain ldap:// too (provisioning drops this option if given on its command line).
     const provisioned = readFileSync(conf, "utf8");
     if (!/^\s*server services = .*$/m.test(provisioned)) throw new Error(`unexpected smb.conf:\n${provisioned}`);
@@ -159,7 +154,7 @@ export async function startSamba(): Promise<SambaServer> {
         ].join("\n"),
       ),
     );
-    await run(["/usr/bin/python3", "-c", POPULATE, conf, JSON.stringify({ ...PASSWORDS, serviceName: SERVICE.name, service: SERVICE.password })]);
+    await runTool(["/usr/bin/python3", "-c", POPULATE, conf, JSON.stringify({ ...PASSWORDS, serviceName: SERVICE.name, service: SERVICE.password })], { dieWithTest: true });
     watchdog.stdin!.write("start\n");
     const server: SambaServer = {
       url: "ldap://127.0.0.1:389",
@@ -181,24 +176,6 @@ export async function startSamba(): Promise<SambaServer> {
   }
 }
 
-/** Watchdogs still running, closed at exit so their servers stop even if a test forgot to. */
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of running) child.stdin?.destroy();
-});
-
-function stopWatchdog(watchdog: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      running.delete(watchdog);
-      resolve();
-    };
-    if (watchdog.exitCode !== null || watchdog.signalCode !== null) return done();
-    watchdog.once("exit", done);
-    watchdog.ref();
-    watchdog.stdin?.end();
-  });
-}
 
 /** Ready when the service account can bind and search over ldaps:// (Samba has no whoami extended operation). */
 async function waitReady(server: SambaServer, watchdog: ChildProcess, timeoutMs = 15_000): Promise<void> {
@@ -208,9 +185,9 @@ async function waitReady(server: SambaServer, watchdog: ChildProcess, timeoutMs 
     if (watchdog.exitCode !== null) throw new Error(`watchdog exited with ${watchdog.exitCode}`);
     if (await canConnect(636)) {
       try {
-        await run(
+        await runTool(
           ["/usr/bin/ldapsearch", "-x", "-H", server.ldapsUrl, "-D", server.bindDn, "-w", server.bindPassword, "-b", server.usersDn, "-s", "base", "dn"],
-          { LDAPTLS_CACERT: server.caFile },
+          { env: { LDAPTLS_CACERT: server.caFile }, dieWithTest: true },
         );
         return;
       } catch (err) {
@@ -245,22 +222,3 @@ function readLogs(dir: string): string {
     .join("\n");
 }
 
-/**
- * Runs a tool to completion. Under `setpriv --pdeathsig KILL` (util-linux) it dies with this process: an orphaned
- * `samba-tool domain provision` would otherwise go on writing into the directory after the watchdog removed it.
- */
-function run(argv: string[], env: Record<string, string> = {}): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const [cmd, ...args] = argv;
-    const wrapped = existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "KILL", "--", cmd!, ...args]] as const : [cmd!, args] as const;
-    const child = spawn(wrapped[0], wrapped[1], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-    let output = "";
-    child.stdout!.on("data", (d) => (output += d));
-    child.stderr!.on("data", (d) => (output += d));
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${path.basename(cmd!)} failed (${code}):\n${output.split("\n").slice(-30).join("\n")}`));
-    });
-  });
-}

@@ -8,12 +8,13 @@
  * the pipe closes (stop(), normal exit, a crash, SIGKILL of the test process) the watchdog stops slapd and deletes
  * the directory.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { repoRoot } from "./paths.js";
+import { runTool, startWatchdog, stopWatchdog } from "./service-process.js";
 
 export interface SlapdServer {
   /** ldap://127.0.0.1:<port> */
@@ -81,8 +82,8 @@ export async function startSlapd(): Promise<SlapdServer> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await run(["mkdir", "-p", path.join(dir, "db")]);
-    await run([
+    await runTool(["mkdir", "-p", path.join(dir, "db")]);
+    await runTool([
       "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
       "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
@@ -92,12 +93,9 @@ export async function startSlapd(): Promise<SlapdServer> {
     const url = `ldap://127.0.0.1:${ldapPort}`;
     const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
     const slapd = ["/usr/sbin/slapd", "-f", path.join(dir, "slapd.conf"), "-h", `${url}/ ${ldapsUrl}/`, "-d", "0"];
-    watchdog = spawn("sh", ["-c", WATCHDOG, "watchdog", dir, ...slapd], { stdio: ["pipe", "ignore", "ignore"] });
-    running.add(watchdog);
-    watchdog.unref();
-    (watchdog.stdin as unknown as { unref(): void }).unref();
+    watchdog = startWatchdog(["sh", "-c", WATCHDOG, "watchdog", dir, ...slapd]);
     await waitListening(ldapPort, watchdog, dir);
-    await run(["ldapadd", "-x", "-H", url, "-D", ROOT_DN, "-w", ROOT_PW, "-f", FIXTURE_LDIF]);
+    await runTool(["ldapadd", "-x", "-H", url, "-D", ROOT_DN, "-w", ROOT_PW, "-f", FIXTURE_LDIF]);
     return {
       url,
       ldapsUrl,
@@ -114,24 +112,6 @@ export async function startSlapd(): Promise<SlapdServer> {
   }
 }
 
-/** Watchdogs still running, closed at exit so their servers stop even if a test forgot to. */
-const running = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of running) child.stdin?.destroy();
-});
-
-function stopWatchdog(watchdog: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      running.delete(watchdog);
-      resolve();
-    };
-    if (watchdog.exitCode !== null || watchdog.signalCode !== null) return done();
-    watchdog.once("exit", done);
-    watchdog.ref();
-    watchdog.stdin?.end();
-  });
-}
 
 async function waitListening(port: number, watchdog: ChildProcess, dir: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -162,20 +142,6 @@ function readLog(dir: string): string {
   }
 }
 
-function run(argv: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const [cmd, ...args] = argv;
-    const child = spawn(cmd!, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout!.on("data", (d) => (output += d));
-    child.stderr!.on("data", (d) => (output += d));
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${cmd} failed (${code}):\n${output}`));
-    });
-  });
-}
 
 /** A port nothing listens on right now (also used by tests as "a directory that is down"). */
 export function freePort(): Promise<number> {
