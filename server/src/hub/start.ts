@@ -15,13 +15,12 @@ import { createOriginCheck } from "../auth/csrf.js";
 import { SESSION_COOKIE, XSRF_COOKIE } from "../auth/sessions.js";
 import { Culler } from "../culler/culler.js";
 import { createApp } from "../http/app.js";
-import { escapeHtml, page } from "../http/html.js";
+import { notRunningHandler } from "../http/not-running.js";
 import { createLogger, type Logger } from "../lib/logger.js";
 import { SecretBox } from "../lib/secrets.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { PolicyEngine } from "../policy/index.js";
 import { RouteTable, createUserProxy } from "../proxy/index.js";
-import { describeServer } from "../servers/naming.js";
 import { Servers } from "../servers/service.js";
 import { createLocalSpawnerFactory } from "../spawners/local/index.js";
 import { openDatabase, type Db } from "../store/database.js";
@@ -100,17 +99,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
     hubCookieNames: [SESSION_COOKIE, XSRF_COOKIE],
     loginUrl: (next) => `/hub/login?next=${encodeURIComponent(next)}`,
     onActivity: (user, serverName) => servers.activity.touch(user, serverName),
-    notRunning: (req, res, user, candidate) => {
-      void notRunningMessage(db, user, candidate).then((message) => {
-        if ((req.headers.accept ?? "").includes("text/html")) {
-          res.writeHead(503, { "content-type": "text/html; charset=utf-8" });
-          res.end(page("Not running", `<section class="card"><h1>${escapeHtml(message)}</h1><p><a href="/hub/home">Back to the hub</a> to start it.</p></section>`));
-        } else {
-          res.writeHead(503, { "content-type": "application/json" });
-          res.end(JSON.stringify({ status: 503, message, error: "not_running" }));
-        }
-      });
-    },
+    notRunning: notRunningHandler(servers),
     metrics: { proxiedRequests: metrics.proxiedRequests },
     trustProxy: config.hub.trustProxy,
     logger,
@@ -161,13 +150,4 @@ const AUTHENTICATORS: Record<HubConfig["auth"]["backend"], (config: HubConfig, d
 
 function createAuthenticator(config: HubConfig, db: Db, logger: Logger): Promise<PasswordAuthenticator> {
   return AUTHENTICATORS[config.auth.backend](config, db, logger);
-}
-
-/**
- * `/user/alice/lab` is either alice's server "lab" or the path `lab` in her default server: it names the server
- * only when she has one called that.
- */
-async function notRunningMessage(db: Db, user: string, candidate: string): Promise<string> {
-  const named = candidate ? await db.server.findFirst({ where: { name: candidate, user: { name: user } }, select: { id: true } }).catch(() => null) : null;
-  return `${describeServer(user, named ? candidate : "")} is not running`;
 }

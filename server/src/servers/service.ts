@@ -277,6 +277,17 @@ export class Servers {
     return Number.isFinite(at) ? at : undefined;
   }
 
+  /**
+   * What to tell someone whose request found no running server. `/user/alice/lab` is either alice's server "lab"
+   * or the path `lab` in her default server: it names the server only when she has one called that.
+   */
+  async notRunningMessage(user: string, candidate: string): Promise<string> {
+    const named = candidate
+      ? await this.o.db.server.findFirst({ where: { name: candidate, user: { name: user } }, select: { id: true } }).catch(() => null)
+      : null;
+    return `${describeServer(user, named ? candidate : "")} is not running`;
+  }
+
   /** Bytes used by a server's storage, when the backend can tell. */
   async storageUsed(user: string, serverName: string, backendState: string | null): Promise<number | undefined> {
     const runtime = this.runtimes.get(serverKey(user, serverName));

@@ -14,7 +14,8 @@ import { escapeDnValue, escapeFilterValue, groupNameFromDn, normaliseLogin } fro
 import { configSchema, type HubConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { readEvents, startTestHub, type TestHub, signInThroughForm } from "../support/hub.js";
-import { freePort, startSlapd, type SlapdServer } from "../support/slapd.js";
+import { freePort } from "../support/service-process.js";
+import { startSlapd, type SlapdServer } from "../support/slapd.js";
 
 const RESEARCH = `name: research
 description: more memory for the research group

@@ -2,22 +2,15 @@
  * Sign-in through OpenID Connect against a real provider (oidc-provider on a loopback port): the full redirect flow
  * with PKCE, state and nonce, the hub's group rules, refusals shown on the sign-in page, and sign-out at the provider.
  */
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identityFromClaims } from "../../src/auth/oidc.js";
 import { startTestHub, type TestHub } from "../support/hub.js";
 import { startOidcProvider, type TestOidcProvider } from "../support/oidc-provider.js";
+import { freePort } from "../support/service-process.js";
 
 let t: TestHub;
 let idp: TestOidcProvider;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   const hubUrl = `http://127.0.0.1:${await freePort()}`;

@@ -5,7 +5,6 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import YAML from "yaml";
 import { afterAll, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import { startHub } from "../../src/hub/start.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { makeDataDir, request, spawnHubProcess, stopAllServers, waitFor } from "../support/hub.js";
 import { jupyterCommand, repoRoot } from "../support/paths.js";
+import { freePort } from "../support/service-process.js";
 
 const children: ChildProcess[] = [];
 let configFile = "";
@@ -31,14 +31,6 @@ afterAll(async () => {
   }
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function startHubProcess(configFile: string): Promise<ChildProcess> {
   const child = spawnHubProcess(configFile);

@@ -7,7 +7,8 @@ import { Counter, Registry } from "prom-client";
 import { request, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import WebSocket, { WebSocketServer } from "ws";
-import { freePort, httpRequest, openKernelSocket, startEcho, startTestHub, type EchoServer, type TestHub } from "./helpers.js";
+import { freePort } from "../support/service-process.js";
+import { httpRequest, openKernelSocket, startEcho, startTestHub, type EchoServer, type TestHub } from "./helpers.js";
 
 let echo: EchoServer;
 let hub: TestHub;

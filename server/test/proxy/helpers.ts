@@ -13,14 +13,8 @@ import express from "express";
 import WebSocket from "ws";
 import { createUserProxy, RouteTable, type ProxyIdentity, type UserProxy, type UserProxyOptions } from "../../src/proxy/index.js";
 import { jupyterCommand } from "../support/paths.js";
+import { freePort } from "../support/service-process.js";
 
-export async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export interface HttpResult {
   status: number;

@@ -11,11 +11,10 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { runTool, startWatchdog, stopWatchdog } from "./service-process.js";
+import { freePort, runTool, startWatchdog, stopWatchdog } from "./service-process.js";
 
 export interface PostgresServer {
   /** URL of a database created for the caller (named "ganymede"). */
@@ -196,13 +195,3 @@ async function query(url: string, sql: string): Promise<void> {
 }
 
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -19,10 +19,9 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { runTool, startWatchdog, stopWatchdog } from "./service-process.js";
+import { canConnect, runTool, startWatchdog, stopWatchdog } from "./service-process.js";
 
 export interface SambaServer {
   /** ldap://127.0.0.1:389 (simple binds allowed without TLS: `ldap server require strong auth = no`). */
@@ -199,15 +198,6 @@ async function waitReady(server: SambaServer, watchdog: ChildProcess, timeoutMs 
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1" });
-    socket.setTimeout(500);
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-    socket.once("error", () => resolve(false));
-    socket.once("timeout", () => (socket.destroy(), resolve(false)));
-  });
-}
 
 function readLogs(dir: string): string {
   return ["samba.out", "samba.log", "watchdog.log"]

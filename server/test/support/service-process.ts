@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 
 /** Watchdogs still running, closed at exit so their servers stop even if a test forgot to. */
@@ -56,5 +57,28 @@ export function runTool(argv: string[], options: { cwd?: string; env?: Record<st
       if (code === 0) resolve();
       else reject(new Error(`${path.basename(cmd!)} failed (${code}):\n${output.split("\n").slice(-30).join("\n")}`));
     });
+  });
+}
+
+/** A loopback port nothing listens on right now (also used by tests as "a server that is down"). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether something accepts connections on 127.0.0.1:`port` (within half a second). */
+export function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: "127.0.0.1" });
+    socket.setTimeout(500);
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => (socket.destroy(), resolve(false)));
   });
 }

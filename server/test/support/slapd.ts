@@ -10,11 +10,10 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { repoRoot } from "./paths.js";
-import { runTool, startWatchdog, stopWatchdog } from "./service-process.js";
+import { canConnect, freePort, runTool, startWatchdog, stopWatchdog } from "./service-process.js";
 
 export interface SlapdServer {
   /** ldap://127.0.0.1:<port> */
@@ -124,15 +123,6 @@ async function waitListening(port: number, watchdog: ChildProcess, dir: string, 
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1" });
-    socket.setTimeout(500);
-    socket.once("connect", () => (socket.destroy(), resolve(true)));
-    socket.once("error", () => resolve(false));
-    socket.once("timeout", () => (socket.destroy(), resolve(false)));
-  });
-}
 
 function readLog(dir: string): string {
   try {
@@ -143,14 +133,3 @@ function readLog(dir: string): string {
 }
 
 
-/** A port nothing listens on right now (also used by tests as "a directory that is down"). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
