@@ -22,7 +22,7 @@ type Json = Record<string, unknown>;
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 /** Hub pages that are HTML for browsers, deliberately not in the API document. */
-const HTML_PAGES = new Set(["GET /", "GET /home", "GET /tokens", "GET /login", "POST /login", "GET /logout"]);
+const HTML_PAGES = new Set(["GET /login", "POST /login", "GET /logout"]);
 /** The server URL of path items that live under /hub rather than /hub/api. */
 const PAGES_SERVER = "/hub";
 
@@ -277,6 +277,7 @@ describe("openapi.yaml matches the routers", () => {
         "../src/api/servers.ts",
         "../src/api/tokens.ts",
         "../src/api/activity.ts",
+        "../src/api/policies.ts",
       ]),
     );
     expect(pageRoutes).toEqual(routesInSource(["../src/http/pages.ts"]));
@@ -289,10 +290,10 @@ describe("openapi.yaml matches the routers", () => {
     expect([...docs].filter((r) => !code.has(r)), "documented routes the code does not serve").toEqual([]);
   });
 
-  it("documents the hub's non-HTML endpoints (/hub/health, /hub/metrics), and nothing else under /hub", () => {
+  it("documents the hub's non-HTML endpoints (/hub/health, /hub/login/options, /hub/metrics), and nothing else under /hub", () => {
     const code = new Set([...pageRoutes].filter((r) => !HTML_PAGES.has(r)).map(toTemplate));
     const docs = documented("pages");
-    expect(code).toEqual(new Set(["GET /health", "GET /metrics"]));
+    expect(code).toEqual(new Set(["GET /health", "GET /login/options", "GET /metrics"]));
     expect(docs).toEqual(code);
     for (const page of HTML_PAGES) expect(pageRoutes.has(page), `${page} is no longer served; update HTML_PAGES`).toBe(true);
   });
@@ -356,7 +357,7 @@ describe("openapi.yaml matches the models", () => {
   it("User has the fields userModel() produces", () => {
     const server = serverModel("alice", { ...view, name: "" });
     const model = userModel(
-      { name: "alice", admin: false, createdAt: new Date(), lastActivity: null, groups: [] },
+      { name: "alice", admin: false, createdAt: new Date(), lastActivity: null, groups: [], namedServerLimit: 5 },
       [server],
       server,
     );

@@ -5,6 +5,7 @@ import { attachPrincipal, csrfGuard, requirePrincipal } from "../http/auth-middl
 import { NotFoundError } from "../errors.js";
 import { activityRouter } from "./activity.js";
 import { openApiDocument } from "./openapi.js";
+import { policiesRouter } from "./policies.js";
 import { infoRouter, versionHandler } from "./root.js";
 import { serversRouter } from "./servers.js";
 import { tokensRouter } from "./tokens.js";
@@ -26,6 +27,7 @@ export function apiRouter(ctx: HubContext): Router {
   router.use(serversRouter(ctx));
   router.use(tokensRouter(ctx));
   router.use(activityRouter(ctx));
+  router.use(policiesRouter(ctx));
   router.use((req) => {
     throw new NotFoundError(`no such API endpoint: ${req.method} ${req.originalUrl.split("?")[0]}`);
   });

@@ -47,6 +47,8 @@ export interface UserRecord {
   createdAt: Date;
   lastActivity: Date | null;
   groups: string[];
+  /** How many named servers the user's policy allows. */
+  namedServerLimit: number;
 }
 
 /** `servers`: the server models to include (JupyterHub includes active ones unless include_stopped_servers). */
@@ -61,6 +63,8 @@ export function userModel(user: UserRecord, servers: Record<string, unknown>[] |
     pending: defaultServer?.pending ?? null,
     created: iso(user.createdAt),
     last_activity: iso(user.lastActivity),
+    // Ganymede addition (JupyterHub has one hub-wide named_server_limit_per_user; here the policy sets it per user).
+    named_server_limit: user.namedServerLimit,
   };
   if (servers) model.servers = Object.fromEntries(servers.map((s) => [s.name as string, s]));
   return model;

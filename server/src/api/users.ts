@@ -47,7 +47,7 @@ export function usersRouter(ctx: HubContext): Router {
     );
     const shown = includeStopped ? models : models.filter((m) => !m.stopped);
     const def = models.find((m) => m.name === "");
-    return userModel({ ...user, groups }, shown, def);
+    return userModel({ ...user, groups, namedServerLimit: ctx.policy.limitsFor(policyUser).namedServers }, shown, def);
   }
 
   router.get("/user", async (req, res) => {

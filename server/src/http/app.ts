@@ -6,6 +6,7 @@ import express, { type Express } from "express";
 import type { HubContext } from "../hub/context.js";
 import { apiRouter } from "../api/index.js";
 import { errorHandler } from "./error-handler.js";
+import { dashboardRouter } from "./dashboard.js";
 import { pagesRouter } from "./pages.js";
 import { oidcRouter } from "./oidc-routes.js";
 
@@ -16,6 +17,7 @@ export function createApp(ctx: HubContext): Express {
   app.use("/hub/api", apiRouter(ctx));
   app.use("/hub", pagesRouter(ctx));
   app.use("/hub", oidcRouter(ctx));
+  app.use("/hub", dashboardRouter(ctx));
   app.get("/", (_req, res) => res.redirect(302, "/hub/home"));
   app.use(errorHandler(ctx.logger));
   return app;

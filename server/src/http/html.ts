@@ -1,4 +1,4 @@
-/** Minimal server-rendered HTML for the hub's own pages (sign-in, errors) until the React dashboard serves them. */
+/** Minimal server-rendered HTML for the few answers that are not the dashboard's (not running, dashboard not built). */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }

@@ -9,7 +9,7 @@ import { ForbiddenError, HubError, NotFoundError } from "../errors.js";
 import type { OidcFlow } from "../auth/oidc.js";
 import { completeSignIn } from "../auth/sign-in.js";
 import type { HubContext } from "../hub/context.js";
-import { renderLogin, safeNext, setHubCookie, startBrowserSession } from "./pages.js";
+import { safeNext, sendSignInPage, setHubCookie, startBrowserSession } from "./pages.js";
 
 const FLOW_COOKIE = "ganymede-oidc-flow";
 const FLOW_PATH = "/hub/oauth_callback";
@@ -30,7 +30,7 @@ export function oidcRouter(ctx: HubContext): Router {
   const refuse = (req: Request, res: Response, err: unknown) => {
     if (!(err instanceof HubError) || (err.status >= 500 && err.status !== 503)) throw err;
     ctx.logger.info({ ip: req.ip, reason: err.message, detail: err.detail }, "oidc sign-in refused");
-    renderLogin(ctx, req, res, err.status, err.message);
+    sendSignInPage(ctx, res, err.status, err.message);
   };
 
   router.get("/oauth_login/:name", async (req, res) => {

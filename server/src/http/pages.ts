@@ -1,27 +1,22 @@
 /**
- * The hub's own pages under /hub/: sign-in and sign-out, the React dashboard (built into web/dist), health and
- * metrics. Browser writes (the login form) are Origin-checked and carry a double-submit XSRF token.
+ * The hub's own pages under /hub/: sign-in and sign-out, health and metrics. Browser writes (the sign-in form) are
+ * Origin-checked and carry a double-submit XSRF token.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import express, { Router, type Request, type Response } from "express";
 import { parseCookie, stringifySetCookie } from "cookie";
-import { ForbiddenError, RateLimitedError, UnavailableError } from "../errors.js";
+import { ForbiddenError, HubError, RateLimitedError, UnavailableError } from "../errors.js";
 import { requestOrigin, xsrfTokenFor } from "../auth/csrf.js";
 import { completeSignIn } from "../auth/sign-in.js";
 import { SignInThrottle } from "../auth/sign-in-throttle.js";
 import { SESSION_COOKIE, XSRF_COOKIE, createSession, destroySession } from "../auth/sessions.js";
 import type { HubContext } from "../hub/context.js";
 import { attachPrincipal } from "./auth-middleware.js";
-import { escapeHtml, page } from "./html.js";
+import { sendDashboard } from "./dashboard.js";
 import { oidcLogoutUrl } from "./oidc-routes.js";
 
 const LOGIN_XSRF_COOKIE = "ganymede-login-xsrf";
-
-/** The built dashboard (`pnpm --filter @ganymede/web run build`), the same from server/src and server/dist. */
-export const dashboardDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../web/dist");
+const LOGIN_ERROR_COOKIE = "ganymede-login-error";
 
 /** Only paths on this hub are valid `next` targets (no scheme, no `//host`, no backslash tricks). */
 export function safeNext(next: unknown): string {
@@ -48,30 +43,24 @@ export async function startBrowserSession(ctx: HubContext, res: Response, user: 
   setHubCookie(ctx, res, XSRF_COOKIE, xsrfTokenFor(ctx.secrets, session.id), { httpOnly: false, maxAge });
 }
 
-/** The sign-in page: the password form and one button per OpenID Connect provider, with an error when refused. */
-export function renderLogin(ctx: HubContext, req: Request, res: Response, status: number, error?: string): void {
-  const nonce = randomBytes(16).toString("base64url");
-  const xsrf = xsrfTokenFor(ctx.secrets, `login:${nonce}`);
-  setHubCookie(ctx, res, LOGIN_XSRF_COOKIE, xsrf, { httpOnly: true, path: "/hub/login", maxAge: 3600 });
-  const next = safeNext(req.query.next ?? req.body?.next);
-  const providers = ctx.config.auth.oidc
-    .map((p) => `<p><a class="button" href="/hub/oauth_login/${p.name}?next=${escapeHtml(encodeURIComponent(next))}">${escapeHtml(p.label)}</a></p>`)
-    .join("");
-  res.status(status).type("html").send(
-    page(
-      "Sign in",
-      `<form method="post" action="/hub/login" class="card">
-          <h1>Sign in to Ganymede</h1>
-          ${error ? `<p role="alert" class="error">${escapeHtml(error)}</p>` : ""}
-          ${providers}
-          <label>Username <input name="username" autocomplete="username" required autofocus></label>
-          <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-          <input type="hidden" name="_xsrf" value="${escapeHtml(xsrf)}">
-          <input type="hidden" name="next" value="${escapeHtml(next)}">
-          <button type="submit">Sign in</button>
-        </form>`,
-    ),
-  );
+/**
+ * The sign-in page is the dashboard's (web/src/features/auth). The hub sets the form's double-submit XSRF cookie
+ * (readable by the page, which sends it back as `_xsrf`) and, after a refusal the page did not ask for as JSON (a
+ * plain form post, an OpenID Connect callback), a short-lived cookie carrying the hub's own sentence, which the page
+ * shows once and clears. A cookie rather than a query parameter: nobody can craft a link that shows their words.
+ */
+export function sendSignInPage(ctx: HubContext, res: Response, status: number, error?: string): void {
+  setHubCookie(ctx, res, LOGIN_XSRF_COOKIE, randomBytes(24).toString("base64url"), { path: "/hub/login", maxAge: 3600 });
+  if (error) setHubCookie(ctx, res, LOGIN_ERROR_COOKIE, error, { path: "/hub/login", maxAge: 60 });
+  sendDashboard(res, status);
+}
+
+/** What the sign-in page offers: the password form (always) and one button per OpenID Connect provider. */
+export function signInOptions(ctx: HubContext) {
+  return {
+    password: { backend: ctx.authenticator.name },
+    providers: ctx.config.auth.oidc.map((p) => ({ name: p.name, label: p.label, login_url: `/hub/oauth_login/${p.name}` })),
+  };
 }
 
 export function pagesRouter(ctx: HubContext): Router {
@@ -80,22 +69,33 @@ export function pagesRouter(ctx: HubContext): Router {
   const router = Router();
   const setCookie = (res: Response, name: string, value: string, options: { httpOnly?: boolean; path?: string; maxAge?: number }) =>
     setHubCookie(ctx, res, name, value, options);
-  const loginForm = (req: Request, res: Response, status: number, error?: string) => renderLogin(ctx, req, res, status, error);
 
-  router.get("/login", (req, res) => loginForm(req, res, 200));
+  router.get("/login", (_req, res) => sendSignInPage(ctx, res, 200));
+  router.get("/login/options", (_req, res) => {
+    res.json(signInOptions(ctx));
+  });
 
-  router.post("/login", express.urlencoded({ extended: false, limit: "16kb" }), async (req, res) => {
+  // A form post (urlencoded) is answered like a browser expects: 303 to `next`, or the page again with the refusal.
+  // The dashboard posts JSON and gets JSON back: `{ next }`, or the hub's error body.
+  router.post("/login", express.urlencoded({ extended: false, limit: "16kb" }), express.json({ limit: "16kb" }), async (req, res) => {
+    const wantsJson = req.is("application/json") === "application/json";
+    const refuse = (err: HubError) => {
+      if (err instanceof RateLimitedError) res.setHeader("Retry-After", String(err.retryAfterSeconds));
+      if (wantsJson) throw err;
+      sendSignInPage(ctx, res, err.status, err.message);
+    };
     const origin = requestOrigin(req);
     if (origin !== undefined && !ctx.isAllowedOrigin(origin, req)) {
       throw new ForbiddenError(`cross-origin sign-in refused: origin ${origin} is not this hub`);
     }
     const cookie = parseCookie(req.headers.cookie ?? "")[LOGIN_XSRF_COOKIE];
-    const body = req.body as Record<string, string | undefined>;
-    if (!cookie || body._xsrf !== cookie) {
-      return loginForm(req, res, 403, "Your sign-in form expired; please try again.");
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const field = (name: string) => (typeof body[name] === "string" ? (body[name] as string) : "");
+    if (!cookie || field("_xsrf") !== cookie) {
+      return refuse(new ForbiddenError("Your sign-in form expired; please try again."));
     }
-    const username = (body.username ?? "").trim();
-    const password = body.password ?? "";
+    const username = field("username").trim();
+    const password = field("password");
     const address = req.ip ?? "unknown";
     let user;
     try {
@@ -105,7 +105,7 @@ export function pagesRouter(ctx: HubContext): Router {
       if (!identity) {
         await throttle.failed(username, address);
         ctx.logger.info({ username, ip: address, backend: ctx.authenticator.name }, "sign-in refused");
-        return loginForm(req, res, 403, "Invalid username or password.");
+        return refuse(new ForbiddenError("Invalid username or password."));
       }
       await throttle.succeeded(username);
       const { allowedGroups, adminGroups } = ctx.config.auth;
@@ -114,15 +114,16 @@ export function pagesRouter(ctx: HubContext): Router {
       // Refusals the person can act on (not in an allowed group, directory unreachable) are shown in the form.
       if (err instanceof ForbiddenError || err instanceof UnavailableError || err instanceof RateLimitedError) {
         ctx.logger.info({ username, ip: address, reason: err.message }, "sign-in refused");
-        if (err instanceof RateLimitedError) res.setHeader("Retry-After", String(err.retryAfterSeconds));
-        return loginForm(req, res, err.status, err.message);
+        return refuse(err);
       }
       throw err;
     }
     await startBrowserSession(ctx, res, user);
-    setCookie(res, LOGIN_XSRF_COOKIE, "", { httpOnly: true, path: "/hub/login", maxAge: 0 });
+    setCookie(res, LOGIN_XSRF_COOKIE, "", { path: "/hub/login", maxAge: 0 });
     ctx.logger.info({ user: user.name, ip: req.ip }, "signed in");
-    res.redirect(303, safeNext(body.next));
+    const next = safeNext(field("next"));
+    if (wantsJson) res.json({ next });
+    else res.redirect(303, next);
   });
 
   router.get("/logout", async (req, res) => {
@@ -144,22 +145,6 @@ export function pagesRouter(ctx: HubContext): Router {
       throw new ForbiddenError("metrics need an administrator's token (or hub.publicMetrics: true)");
     }
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
-  });
-
-  // The dashboard's scripts and styles: content-hashed names, so cached for good.
-  router.use("/assets", express.static(path.join(dashboardDir, "assets"), { index: false, immutable: true, maxAge: "365d" }));
-
-  // The dashboard's pages: each answers with its index.html, which routes in the browser.
-  router.get(["/", "/home", "/tokens"], attachPrincipal(ctx.identifier), async (req, res) => {
-    if (!req.principal) return res.redirect(302, `/hub/login?next=${encodeURIComponent(req.originalUrl)}`);
-    const index = path.join(dashboardDir, "index.html");
-    if (existsSync(index)) {
-      res.setHeader("Cache-Control", "no-cache");
-      return res.sendFile(index);
-    }
-    res.status(503).type("html").send(
-      page("Dashboard not built", `<section class="card"><h1>The dashboard is not built</h1><p>Run <code>scripts/setup.sh</code> (it builds <code>web/</code>), then reload. The REST API works meanwhile: <a href="/hub/api/openapi.json">/hub/api</a>.</p></section>`),
-    );
   });
 
   return router;

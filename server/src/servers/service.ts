@@ -281,11 +281,12 @@ export class Servers {
    * What to tell someone whose request found no running server. `/user/alice/lab` is either alice's server "lab"
    * or the path `lab` in her default server: it names the server only when she has one called that.
    */
-  async notRunningMessage(user: string, candidate: string): Promise<string> {
+  async notRunning(user: string, candidate: string): Promise<{ server: string; message: string }> {
     const named = candidate
       ? await this.o.db.server.findFirst({ where: { name: candidate, user: { name: user } }, select: { id: true } }).catch(() => null)
       : null;
-    return `${describeServer(user, named ? candidate : "")} is not running`;
+    const server = named ? candidate : "";
+    return { server, message: `${describeServer(user, server)} is not running` };
   }
 
   /** Bytes used by a server's storage, when the backend can tell. */

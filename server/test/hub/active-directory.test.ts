@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LdapAuthenticator } from "../../src/auth/ldap-authenticator.js";
 import { configSchema, type HubConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { startTestHub, type TestHub, signInThroughForm } from "../support/hub.js";
+import { startTestHub, type TestHub, signInThroughForm, loginError } from "../support/hub.js";
 import { startSamba, type SambaServer } from "../support/samba.js";
 
 let samba: SambaServer;
@@ -53,10 +53,10 @@ afterAll(async () => {
   await samba?.stop();
 });
 
-/** Signs in through the real form; the status and the page (with its message). */
+/** Signs in through the real form; the status and the hub's sentence when refused. */
 async function signIn(t: TestHub, username: string, password: string): Promise<{ status: number; text: string }> {
   const res = await signInThroughForm(t.url, username, password);
-  return { status: res.status, text: await res.text() };
+  return { status: res.status, text: loginError(res) ?? "" };
 }
 
 const sorted = (groups: string[]) => [...groups].sort();

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signInThroughForm, startTestHub, type TestHub } from "../support/hub.js";
+import { loginError, signInThroughForm, startTestHub, type TestHub } from "../support/hub.js";
 
 let t: TestHub;
 
@@ -29,7 +29,7 @@ describe("signing in", () => {
     for (const [user, password] of [["alice", "wrong-password"], ["alice", ""], ["nobody", "password-nobody"]] as const) {
       const res = await signIn(user, password);
       expect(res.status).toBe(403);
-      expect(await res.text()).toContain("Invalid username or password.");
+      expect(loginError(res)).toContain("Invalid username or password.");
     }
   });
 
@@ -110,7 +110,7 @@ describe("sign-in rules", () => {
       const post = (username: string) => signInThroughForm(ruled.url, username, `password-${username}`);
       const refused = await post("vic");
       expect(refused.status).toBe(403);
-      expect(await refused.text()).toContain("vic may not sign in: not a member of an allowed group (staff)");
+      expect(loginError(refused)).toContain("vic may not sign in: not a member of an allowed group (staff)");
 
       expect((await post("sam")).status).toBe(303);
       expect((await ruled.api("GET", "users/sam")).body.admin).toBe(false);
@@ -144,14 +144,14 @@ describe("throttling failed sign-ins", () => {
       const blocked = await post("uma", "password-uma");
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
-      expect(await blocked.text()).toMatch(/too many failed sign-ins for the account uma; try again in \d+ s/);
+      expect(loginError(blocked)).toMatch(/too many failed sign-ins for the account uma; try again in \d+ s/);
 
       // Two more failures from this address (other names) use up the address's 5.
       expect((await post("x1", "guess-secret-x")).status).toBe(403);
       expect((await post("x2", "guess-secret-y")).status).toBe(403);
       const anyone = await post("someone", "whatever-secret");
       expect(anyone.status).toBe(429);
-      expect(await anyone.text()).toMatch(/too many failed sign-ins for your address/);
+      expect(loginError(anyone)).toMatch(/too many failed sign-ins for your address/);
     } finally {
       await throttled.close();
     }

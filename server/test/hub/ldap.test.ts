@@ -13,7 +13,7 @@ import { LdapAuthenticator } from "../../src/auth/ldap-authenticator.js";
 import { escapeDnValue, escapeFilterValue, groupNameFromDn, normaliseLogin } from "../../src/auth/ldap-names.js";
 import { configSchema, type HubConfigInput } from "../../src/config/schema.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { readEvents, startTestHub, type TestHub, signInThroughForm } from "../support/hub.js";
+import { readEvents, startTestHub, type TestHub, signInThroughForm, loginError } from "../support/hub.js";
 import { freePort } from "../support/service-process.js";
 import { startSlapd, type SlapdServer } from "../support/slapd.js";
 
@@ -65,10 +65,10 @@ afterAll(async () => {
   if (secrets) rmSync(secrets, { recursive: true, force: true });
 });
 
-/** Signs in through the real form; the status and the page (with its message). */
+/** Signs in through the real form; the status and the hub's sentence when refused. */
 async function signIn(t: TestHub, username: string, password: string): Promise<{ status: number; text: string }> {
   const res = await signInThroughForm(t.url, username, password);
-  return { status: res.status, text: await res.text() };
+  return { status: res.status, text: loginError(res) ?? "" };
 }
 
 describe("name and filter helpers", () => {

@@ -30,9 +30,9 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /**
- * Signs `page` in through the hub's real sign-in form (`GET /hub/login` → fill → submit, which posts the form's
- * `_xsrf` field with the browser's own Origin) and waits until the browser has followed the redirect to `next`
- * (the page there has at least started loading). Throws with the form's message when the hub refuses the sign-in.
+ * Signs `page` in through the hub's real sign-in page (`GET /hub/login` → fill → submit; the page posts the form with
+ * its double-submit token and the browser's own Origin) and waits until the browser has gone on to `next` (the page
+ * there has at least started loading). Throws with the page's message when the hub refuses the sign-in.
  */
 export async function signIn(
   page: Page,
@@ -52,9 +52,8 @@ export async function signIn(
   );
   await page.getByRole("button", { name: "Sign in" }).click();
   const answer = await posted;
-  if (answer.status() !== 303) {
-    await page.waitForLoadState("domcontentloaded", { timeout });
-    const error = await page.getByRole("alert").textContent({ timeout: 1_000 }).catch(() => null);
+  if (!answer.ok()) {
+    const error = await page.getByRole("alert").textContent({ timeout: 5_000 }).catch(() => null);
     throw new Error(`signing in as ${username} failed (${answer.status()}): ${error ?? "no message"}`);
   }
   await page.waitForURL((url) => url.pathname !== "/hub/login", { timeout, waitUntil: "commit" });

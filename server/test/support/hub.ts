@@ -168,8 +168,10 @@ export async function signInThroughForm(
   options: { next?: string; origin?: string } = {},
 ): Promise<Response> {
   const form = await fetch(`${baseUrl}/hub/login`);
-  const xsrf = /name="_xsrf" value="([^"]+)"/.exec(await form.text())![1]!;
+  await form.arrayBuffer();
+  // The sign-in page's double-submit token: the cookie's value goes back as the form's `_xsrf` field.
   const cookie = form.headers.getSetCookie().find((c) => c.startsWith("ganymede-login-xsrf="))!.split(";")[0]!;
+  const xsrf = cookie.slice(cookie.indexOf("=") + 1);
   const fields: Record<string, string> = { username, password, _xsrf: xsrf };
   if (options.next) fields.next = options.next;
   return fetch(`${baseUrl}/hub/login`, {
@@ -178,6 +180,12 @@ export async function signInThroughForm(
     headers: { "content-type": "application/x-www-form-urlencoded", cookie, origin: options.origin ?? baseUrl },
     body: new URLSearchParams(fields),
   });
+}
+
+/** The hub's sentence for a refused form sign-in (the sign-in page shows it from this cookie), or undefined. */
+export function loginError(res: Response): string | undefined {
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith("ganymede-login-error="));
+  return cookie ? decodeURIComponent(cookie.split(";")[0]!.slice("ganymede-login-error=".length)) : undefined;
 }
 
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 30_000, intervalMs = 100): Promise<void> {

@@ -1,8 +1,8 @@
 import { useEffect, useRef, type ReactNode } from "react";
-import { Link, ROUTES } from "./router";
+import { Link, ROUTES } from "../lib/router";
 
 /** The page frame: skip link, header with navigation and sign-out, and the main landmark (focused on navigation). */
-export function Layout({ title, user, children }: { title: string; user?: string; children: ReactNode }) {
+export function Layout({ title, user, children }: { title: string; user?: { name: string; admin: boolean }; children: ReactNode }) {
   const heading = useRef<HTMLHeadingElement>(null);
   const first = useRef(true);
   useEffect(() => {
@@ -20,9 +20,10 @@ export function Layout({ title, user, children }: { title: string; user?: string
         <nav aria-label="Main">
           <Link href={ROUTES.home}>Home</Link>
           <Link href={ROUTES.tokens}>Tokens</Link>
+          {user?.admin && <Link href={ROUTES.admin}>Admin</Link>}
         </nav>
         <span className="who">
-          {user && <span>Signed in as {user}</span>} <a href="/hub/logout">Sign out</a>
+          {user && <span>Signed in as {user.name}</span>} <a href="/hub/logout">Sign out</a>
         </span>
       </header>
       <main id="main">

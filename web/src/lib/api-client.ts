@@ -27,7 +27,8 @@ export class ApiError extends Error {
   }
 }
 
-function readCookie(name: string): string | undefined {
+/** A cookie's value as the page can read it (not the httpOnly ones), or undefined. */
+export function readCookie(name: string): string | undefined {
   for (const part of document.cookie.split(";")) {
     const [key, ...rest] = part.trim().split("=");
     if (key === name) return decodeURIComponent(rest.join("="));
@@ -67,15 +68,22 @@ export interface RequestOptions {
 }
 
 /** Calls `path` (relative to /hub/api, e.g. `/user`) and returns the parsed JSON body, or undefined when empty. */
-export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+export function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const method = options.method ?? "GET";
+  const xsrf = method === "GET" ? undefined : readCookie(XSRF_COOKIE);
+  return hubRequest<T>(`${API_BASE}${path}`, { ...options, xsrf });
+}
+
+/**
+ * Calls any of the hub's JSON endpoints (`url` is a path on the hub) with the session cookie; `xsrf` is sent as
+ * `X-XSRFToken`. Failures throw `ApiError` with the hub's own sentence.
+ */
+export async function hubRequest<T>(url: string, options: RequestOptions & { xsrf?: string } = {}): Promise<T> {
   const method = options.method ?? "GET";
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (method !== "GET") {
-    const xsrf = readCookie(XSRF_COOKIE);
-    if (xsrf) headers["X-XSRFToken"] = xsrf;
-  }
+  if (options.xsrf) headers["X-XSRFToken"] = options.xsrf;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`${API_BASE}${path}`, {
+  const response = await fetch(url, {
     method,
     headers,
     credentials: "same-origin",

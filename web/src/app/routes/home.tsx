@@ -1,5 +1,11 @@
+import { BinderForm } from "../../features/binder";
 import { ServerList, type User } from "../../features/servers";
 
 export function HomeRoute({ user }: { user: User }) {
-  return <ServerList user={user} />;
+  return (
+    <>
+      <ServerList user={user} />
+      <BinderForm />
+    </>
+  );
 }

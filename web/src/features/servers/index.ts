@@ -1,3 +1,6 @@
 export { useUser } from "./api/get-user";
 export { ServerList } from "./components/server-list";
-export type { User } from "./types";
+export { ServerActions } from "./components/server-actions";
+export { ServerStatusBadge } from "./components/server-status-badge";
+export { SpawnPage } from "./components/spawn-page";
+export type { Server, User } from "./types";

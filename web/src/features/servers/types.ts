@@ -32,6 +32,8 @@ export interface User {
   name: string;
   admin: boolean;
   groups: string[];
+  /** Ganymede addition: how many named servers the user's policy allows. */
+  named_server_limit: number;
   servers: Record<string, Server>;
 }
 

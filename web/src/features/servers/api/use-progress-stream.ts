@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import type { ProgressEvent } from "../types";
+import { USERS_KEY } from "../../../lib/query-keys";
 
 export interface ProgressState {
   events: ProgressEvent[];
@@ -9,21 +10,29 @@ export interface ProgressState {
   url?: string;
 }
 
-const EMPTY: ProgressState = { events: [], progress: 0, done: null };
+export const EMPTY_PROGRESS: ProgressState = { events: [], progress: 0, done: null };
+
+/** Folds one event of the stream into the state: every event kept, the highest progress, how it ended. */
+export function foldProgress(state: ProgressState, event: ProgressEvent): ProgressState {
+  return {
+    events: [...state.events, event],
+    progress: Math.max(state.progress, event.progress),
+    done: event.ready ? "ready" : event.failed ? "failed" : state.done,
+    url: event.url ?? state.url,
+  };
+}
 
 /**
- * Follows a server's progress stream (server-sent events, `progress_url`) after each start this page made (`startCount`
- * goes up) and while the hub says it is starting (`starting`): every event, the
- * highest progress, and how it ended. The stream is closed at its terminal event (EventSource would reconnect
- * otherwise), and the user query is refreshed then.
+ * Follows a server's progress stream (server-sent events at `progress_url`) while `follow` is true: a new `attempt`
+ * opens a new stream. The stream is closed at its terminal event (EventSource would reconnect otherwise), and the
+ * user models are refreshed then.
  */
-export function useProgressStream(progressUrl: string, startCount: number, starting: boolean): ProgressState {
+export function useProgressStream(progressUrl: string, follow: boolean, attempt = 0): ProgressState {
   const queryClient = useQueryClient();
-  const [state, setState] = useState<ProgressState>(EMPTY);
-  const follow = startCount > 0 || starting;
+  const [state, setState] = useState<ProgressState>(EMPTY_PROGRESS);
   useEffect(() => {
     if (!follow) return;
-    setState(EMPTY);
+    setState(EMPTY_PROGRESS);
     const source = new EventSource(progressUrl, { withCredentials: true });
     source.onmessage = (message: MessageEvent<string>) => {
       let event: ProgressEvent;
@@ -32,23 +41,17 @@ export function useProgressStream(progressUrl: string, startCount: number, start
       } catch {
         return;
       }
-      const done = event.ready ? "ready" : event.failed ? "failed" : null;
-      setState((s) => ({
-        events: [...s.events, event],
-        progress: Math.max(s.progress, event.progress),
-        done,
-        url: event.url ?? s.url,
-      }));
-      if (done) {
+      setState((s) => foldProgress(s, event));
+      if (event.ready || event.failed) {
         source.close();
-        void queryClient.invalidateQueries({ queryKey: ["user"] });
+        void queryClient.invalidateQueries({ queryKey: USERS_KEY });
       }
     };
     source.onerror = () => {
       source.close();
-      void queryClient.invalidateQueries({ queryKey: ["user"] });
+      void queryClient.invalidateQueries({ queryKey: USERS_KEY });
     };
     return () => source.close();
-  }, [progressUrl, follow, startCount, queryClient]);
+  }, [progressUrl, follow, attempt, queryClient]);
   return state;
 }

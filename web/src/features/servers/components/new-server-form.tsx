@@ -6,11 +6,14 @@ import { MAX_SERVER_NAME, serverNameProblem } from "../server-name-rule";
 interface NewServerFormProps {
   user: string;
   existing: readonly string[];
+  /** Whether the user already has as many named servers as their policy allows (the hub still decides). */
+  atLimit: boolean;
+  limit: number;
   onCreated: (name: string) => void;
 }
 
 /** Creates a named server. The name is checked as it is typed; the hub's policies still have the last word. */
-export function NewServerForm({ user, existing, onCreated }: NewServerFormProps) {
+export function NewServerForm({ user, existing, atLimit, limit, onCreated }: NewServerFormProps) {
   const [name, setName] = useState("");
   const start = useStartServer(user);
   const inputId = useId();
@@ -51,6 +54,11 @@ export function NewServerForm({ user, existing, onCreated }: NewServerFormProps)
         Up to {MAX_SERVER_NAME} characters: lowercase letters, digits and single hyphens, starting with a letter ({name.length}/
         {MAX_SERVER_NAME}).
       </p>
+      {atLimit && (
+        <p className="hint" data-testid="at-limit">
+          You have {limit} of {limit} named servers: the hub will refuse another until you delete one.
+        </p>
+      )}
       {showProblem && (
         <p id={problemId} className="error" aria-live="polite">
           {problem}

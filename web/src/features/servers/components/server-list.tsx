@@ -1,41 +1,57 @@
-import { useState } from "react";
+import { ErrorAlert } from "../../../components/error-alert";
+import { spawnPendingPath, useNavigate } from "../../../lib/router";
+import { useStartServer } from "../api/start-server";
 import type { User } from "../types";
 import { NewServerForm } from "./new-server-form";
 import { ServerCard } from "./server-card";
 
-/** The user's servers (default first, then by name), the named-server count and the form to create one. */
+/**
+ * The user's servers (default first, then by name), how many of the allowed named servers are used, and the form to
+ * create one. Every start goes to the spawn page, which follows it into the server.
+ */
 export function ServerList({ user }: { user: User }) {
-  // How many starts of each server this page has made: a new number opens a new progress stream.
-  const [starts, setStarts] = useState<ReadonlyMap<string, number>>(new Map());
-  const follow = (name: string) => setStarts((m) => new Map(m).set(name, (m.get(name) ?? 0) + 1));
+  const navigate = useNavigate();
+  const follow = (name: string) => navigate(spawnPendingPath(user.name, name));
   const servers = Object.values(user.servers).sort((a, b) => (a.name === "" ? -1 : b.name === "" ? 1 : a.name.localeCompare(b.name)));
   const named = servers.filter((s) => s.name !== "").map((s) => s.name);
+  const limit = user.named_server_limit;
   return (
     <>
       <section aria-labelledby="servers-title">
         <div className="section-head">
           <h2 id="servers-title">Your servers</h2>
           <p className="muted" data-testid="named-count">
-            {named.length === 1 ? "1 named server" : `${named.length} named servers`} in use
+            {named.length} of {limit} named servers used
           </p>
         </div>
-        {servers.length === 0 ? (
-          <p>You have no servers yet. Create one below.</p>
-        ) : (
-          <ul className="server-list">
-            {servers.map((server) => (
-              <ServerCard
-                key={server.name}
-                user={user.name}
-                server={server}
-                startCount={starts.get(server.name) ?? 0}
-                onStarted={follow}
-              />
-            ))}
-          </ul>
-        )}
+        <ul className="server-list">
+          {!user.servers[""] && <DefaultServerCard user={user.name} onStarted={follow} />}
+          {servers.map((server) => (
+            <ServerCard key={server.name} user={user.name} server={server} onStarted={follow} />
+          ))}
+        </ul>
       </section>
-      <NewServerForm user={user.name} existing={named} onCreated={follow} />
+      <NewServerForm user={user.name} existing={named} atLimit={named.length >= limit} limit={limit} onCreated={follow} />
     </>
+  );
+}
+
+/** The default server before its first start: the hub creates it then. */
+function DefaultServerCard({ user, onStarted }: { user: string; onStarted: (name: string) => void }) {
+  const start = useStartServer(user);
+  return (
+    <li className="card server-card" aria-labelledby="server-default">
+      <div className="card-head">
+        <h3 id="server-default">Default server</h3>
+        <span className="status status-stopped">Not started yet</span>
+      </div>
+      <p>Your default server is created the first time you start it.</p>
+      <ErrorAlert error={start.error} />
+      <div className="actions">
+        <button type="button" className="primary" disabled={start.isPending} onClick={() => start.mutate("", { onSuccess: () => onStarted("") })} aria-label="Start Default server">
+          Start
+        </button>
+      </div>
+    </li>
   );
 }

@@ -1,0 +1,38 @@
+/** The policy models of the admin API (server/openapi.yaml: `PolicyExplanation`, `PolicyStatus`). */
+
+export interface PolicySource {
+  policy: string;
+  file: string;
+  priority: number | null;
+}
+
+export interface ExplainedLimit {
+  limit: "namedServers" | "serverNameMaxLength" | "idleTimeout" | "storage" | "cpu" | "memory";
+  value: string;
+  raw: number | null;
+  source: PolicySource;
+  outranked: (PolicySource & { value: string })[];
+}
+
+export interface PolicyExplanation {
+  name: string;
+  groups: string[];
+  policies: { name: string; file: string; priority: number | null }[];
+  limits: ExplainedLimit[];
+}
+
+export interface PolicyFileReport {
+  file: string;
+  name?: string;
+  valid: boolean;
+  problems: string[];
+}
+
+export interface PolicyStatus {
+  dir: string;
+  loadedAt: string | null;
+  active: string[];
+  checkedAt: string | null;
+  files: PolicyFileReport[];
+  lastError?: { at: string; message: string; problems: string[] };
+}

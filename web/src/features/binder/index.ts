@@ -1,0 +1,1 @@
+export { BinderForm } from "./components/binder-form";

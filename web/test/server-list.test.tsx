@@ -1,0 +1,57 @@
+import { describe, expect, it, vi } from "vitest";
+import { screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { ServerList } from "../src/features/servers";
+import { renderWithProviders, jsonFetch } from "./render";
+import { server, user } from "./fixtures";
+
+describe("the server list", () => {
+  it("counts named servers against the policy's limit and offers to start a default server that does not exist yet", () => {
+    renderWithProviders(<ServerList user={user([server({ name: "a" }), server({ name: "b" })], { named_server_limit: 3 })} />);
+    expect(screen.getByTestId("named-count").textContent).toBe("2 of 3 named servers used");
+    expect(screen.getByRole("heading", { name: "Default server" })).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Start Default server" })).toBeTruthy();
+  });
+
+  it("says when the limit is reached, and shows a failed last start", () => {
+    const servers = ["a", "b"].map((name) => server({ name, last_error: name === "a" ? "Jupyter exited with code 1" : null }));
+    renderWithProviders(<ServerList user={user(servers, { named_server_limit: 2 })} />);
+    expect(screen.getByTestId("at-limit").textContent).toMatch(/2 of 2 named servers/);
+    expect(screen.getByText("Failed")).toBeTruthy();
+    expect(screen.getByText("Last start failed: Jupyter exited with code 1")).toBeTruthy();
+  });
+
+  it("draws storage used against the limit", () => {
+    renderWithProviders(<ServerList user={user([server({ name: "a" })])} />);
+    const meter = document.querySelector("meter")!;
+    expect(Number(meter.getAttribute("value"))).toBe(512 * 1024 ** 2);
+    expect(screen.getByText(/512 MiB of 2 GiB/)).toBeTruthy();
+  });
+
+  it("goes to the spawn page once the hub accepts a start, and shows a refusal in place", async () => {
+    const hub = jsonFetch({
+      "/hub/api/users/alice/servers/a": { status: 201, body: undefined },
+      "/hub/api/users/alice/servers/b": { status: 403, body: { status: 403, error: "policy_denied", message: "alice may run 1 server at a time." } },
+    });
+    vi.stubGlobal("fetch", hub.fetch);
+    const { navigations } = renderWithProviders(<ServerList user={user([server({ name: "a" }), server({ name: "b" })])} />);
+    await userEvent.click(screen.getByRole("button", { name: "Start a" }));
+    await waitFor(() => expect(navigations).toEqual(["/hub/spawn-pending/alice/a"]));
+    await userEvent.click(screen.getByRole("button", { name: "Start b" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("alice may run 1 server at a time.");
+    expect(navigations).toHaveLength(1);
+  });
+
+  it("asks before deleting, saying the work will be deleted", async () => {
+    renderWithProviders(<ServerList user={user([server({ name: "a" })])} />);
+    // jsdom has no modal dialogs; the component only needs showModal/close to exist.
+    HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) {
+      this.open = true;
+    };
+    HTMLDialogElement.prototype.close ??= function (this: HTMLDialogElement) {
+      this.open = false;
+    };
+    await userEvent.click(screen.getByRole("button", { name: "Delete a" }));
+    expect(screen.getByText(/all the work saved in it will be deleted/)).toBeTruthy();
+  });
+});
