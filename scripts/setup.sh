@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Ganymede needs on a fresh machine, idempotently: pnpm, the Node workspace, a Python
 # virtualenv with JupyterLab (the single-user servers), the generated Prisma clients and the compiled hub.
-# With --for-tests, also what only the tests use: Debian's PostgreSQL server, Chromium, OpenLDAP and Samba (an AD DC).
+# With --for-tests, also what only the tests use: Debian's PostgreSQL server, Chromium, OpenLDAP, Samba (an AD DC),
+# and the Docker engine, a registry and debootstrap (the Docker spawner and builder tests make their own base image).
 set -euo pipefail
 for_tests=false
 [[ "${1:-}" == "--for-tests" ]] && for_tests=true
@@ -34,6 +35,10 @@ if $for_tests; then
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)   # the browser tests
   [[ -x /usr/sbin/slapd && -x /usr/bin/ldapadd ]] || missing+=(slapd ldap-utils)   # LDAP sign-in
   command -v samba-tool >/dev/null || missing+=(samba winbind krb5-user)          # Active Directory sign-in
+  [[ -x /usr/sbin/dockerd ]] || missing+=(docker.io)                  # the Docker spawner and builder (engine)
+  [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)     # images pushed to a real registry
+  [[ -x /usr/sbin/debootstrap ]] || missing+=(debootstrap)            # scripts/make-base-image.sh
+  command -v git >/dev/null || missing+=(git)                         # repositories the builder clones
   if (( ${#missing[@]} )); then
     log "installing from Debian for the tests: ${missing[*]}"
     apt-get update -qq

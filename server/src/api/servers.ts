@@ -8,6 +8,8 @@ import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { HubContext } from "../hub/context.js";
 import { parseOr400 } from "../http/validate.js";
+import { InputError } from "../errors.js";
+import { BINDER_OPTION } from "../servers/types.js";
 import { targetUser } from "./access.js";
 
 const deleteBody = z.object({ remove: z.boolean().optional() }).passthrough().nullish();
@@ -20,6 +22,9 @@ export function serversRouter(ctx: HubContext): Router {
   async function start(req: Request, res: Response, serverName: string) {
     const user = await targetUser(ctx, req, String(req.params.name));
     const options = parseOr400(startBody, req.body ?? null) ?? {};
+    if (BINDER_OPTION in options) {
+      throw new InputError(`the user option \`${BINDER_OPTION}\` is reserved: the hub sets it for servers launched from a repository`);
+    }
     const outcome = await ctx.servers.start(user, serverName, options);
     res.status(outcome === "started" ? 201 : 202).type("text/plain").end();
   }

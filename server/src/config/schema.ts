@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { durationSchema } from "../lib/units.js";
 import { oidcProvidersSchema } from "../auth/oidc-config.js";
+import { builderSchema } from "./builder-schema.js";
 
 const hub = z
   .object({
@@ -74,17 +75,67 @@ const localSpawner = z
   .strict()
   .prefault({});
 
+const dockerSpawner = z
+  .object({
+    socketPath: z
+      .string()
+      .default("/var/run/docker.sock")
+      .describe("The Docker engine's API socket. The engine must run on the hub's machine (the hub mounts its Jupyter configuration and size-limited volumes for the containers)."),
+    image: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The image of servers not launched from a Binder build (required with backend: docker). It runs as a non-root user with `jupyter` on PATH; a missing image is pulled."),
+    command: z
+      .array(z.string())
+      .min(1)
+      .default(["jupyter", "lab"])
+      .describe("The Jupyter command inside the image (argv); the hub appends its own --ServerApp options."),
+    args: z.array(z.string()).default([]).describe("Extra arguments appended after the hub's options."),
+    env: z.record(z.string(), z.string()).default({}).describe("Extra environment for every server."),
+    homeDir: z
+      .string()
+      .regex(/^\//, { error: "must be an absolute path" })
+      .default("/home/jovyan")
+      .describe("Where the server's volume is mounted in the container: its working directory, $HOME and Jupyter's root."),
+    network: z
+      .string()
+      .min(1)
+      .default("ganymede")
+      .describe("The servers' network; created if missing as a bridge without inter-container traffic. Each server is published on a random port of the host's 127.0.0.1 only, for the hub's proxy."),
+    namePrefix: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/)
+      .default("ganymede")
+      .describe("Containers and volumes are named <prefix>-<user>[--<server>]; hubs sharing an engine need different prefixes."),
+    storage: z
+      .enum(["auto", "loop", "volume"])
+      .default("auto")
+      .describe("`loop`: each server's named volume is bound to a size-limited ext4 image the hub loop-mounts (root on the engine's machine); `volume`: plain named volumes, usage measured but not limited (the local volume driver limits size only on xfs with quotas); `auto`: loop when possible."),
+  })
+  .strict()
+  .prefault({});
+
 const spawner = z
   .object({
-    backend: z.enum(["local"]).default("local").describe("Which backend runs servers."),
+    backend: z
+      .enum(["local", "docker"])
+      .default("local")
+      .describe("Which backend runs servers: `local` processes, or `docker` containers (see spawner.docker)."),
     startTimeout: durationSchema.prefault("60s").describe("How long a server may take to become ready."),
     stopGrace: durationSchema.prefault("5s").describe("Time between SIGTERM and SIGKILL when stopping."),
     slowSpawnTimeout: durationSchema
       .prefault("10s")
       .describe("How long POST …/server waits before answering 202 (pending) instead of 201 (started)."),
     local: localSpawner,
+    docker: dockerSpawner,
   })
   .strict()
+  .superRefine((value, ctx) => {
+    if (value.backend === "docker" && !value.docker.image) {
+      ctx.addIssue({ code: "custom", path: ["docker", "image"], message: "backend: docker needs spawner.docker.image (the image of servers)" });
+    }
+  })
   .prefault({});
 
 const culler = z
@@ -225,8 +276,18 @@ export const configSchema = z
     spawner,
     culler,
     logging,
+    builder: builderSchema,
   })
-  .strict();
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.builder.enabled && value.spawner.backend === "local") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["builder", "enabled"],
+        message: "Binder launches run the images they build: set spawner.backend to docker (local processes cannot run images)",
+      });
+    }
+  });
 
 export type HubConfig = z.output<typeof configSchema>;
 export type HubConfigInput = z.input<typeof configSchema>;

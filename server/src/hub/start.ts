@@ -23,6 +23,7 @@ import { PolicyEngine } from "../policy/index.js";
 import { RouteTable, createUserProxy } from "../proxy/index.js";
 import { Servers } from "../servers/service.js";
 import { createLocalSpawnerFactory } from "../spawners/local/index.js";
+import type { SpawnerFactory } from "../spawners/types.js";
 import { openDatabase, type Db } from "../store/database.js";
 import { applyMigrationsInChild } from "../store/migrate-child.js";
 import { Users } from "../users/service.js";
@@ -52,12 +53,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   const policy = await PolicyEngine.open(config.policies.dir, { logger });
   if (config.policies.reloadInterval > 0) policy.watch(config.policies.reloadInterval);
 
-  const spawners = createLocalSpawnerFactory({
-    rootDir: path.join(dataDir, "servers"),
-    ...config.spawner.local,
-    stopGraceMs: config.spawner.stopGrace,
-    logger,
-  });
+  const spawners = await createSpawnerFactory(config, logger);
 
   const metrics = createMetrics(async () => {
     const groups = await db.server.groupBy({ by: ["status"], _count: { _all: true } });
@@ -147,6 +143,30 @@ const AUTHENTICATORS: Record<HubConfig["auth"]["backend"], (config: HubConfig, d
     return new LdapAuthenticator(config.auth.ldap!, logger);
   },
 };
+
+/** Spawner backends by `spawner.backend`: only the chosen one is loaded (dockerode stays out of a local hub). */
+const SPAWNERS: Record<HubConfig["spawner"]["backend"], (config: HubConfig, logger: Logger) => Promise<SpawnerFactory>> = {
+  local: async (config, logger) =>
+    createLocalSpawnerFactory({
+      rootDir: path.join(config.hub.dataDir, "servers"),
+      ...config.spawner.local,
+      stopGraceMs: config.spawner.stopGrace,
+      logger,
+    }),
+  docker: async (config, logger) => {
+    const { createDockerSpawnerFactory } = await import("../spawners/docker/index.js");
+    return createDockerSpawnerFactory({
+      ...config.spawner.docker,
+      storageRoot: path.join(config.hub.dataDir, "docker-storage"),
+      stopGraceMs: config.spawner.stopGrace,
+      logger,
+    });
+  },
+};
+
+function createSpawnerFactory(config: HubConfig, logger: Logger): Promise<SpawnerFactory> {
+  return SPAWNERS[config.spawner.backend](config, logger);
+}
 
 function createAuthenticator(config: HubConfig, db: Db, logger: Logger): Promise<PasswordAuthenticator> {
   return AUTHENTICATORS[config.auth.backend](config, db, logger);

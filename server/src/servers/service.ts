@@ -19,7 +19,7 @@ import { backendStateOf, parseJsonObject, persistState, restoreSpawner, tokenOf 
 import { ProgressLog } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
 import { runSpawn, type RouteSink, type SpawnMetrics } from "./spawn.js";
-import type { EffectiveLimits, PolicyUser, ServerPolicy, ServerStatus, ServerView } from "./types.js";
+import { BINDER_OPTION, type BinderOrigin, type EffectiveLimits, type PolicyUser, type ServerPolicy, type ServerStatus, type ServerView } from "./types.js";
 
 export interface ServersOptions {
   db: Db;
@@ -61,9 +61,15 @@ export class Servers {
 
   /**
    * Starts (creating if needed) `serverName` for `user`. Resolves "started" when the server became ready within the
-   * slow-spawn window, "pending" when it is still starting (follow the progress stream).
+   * slow-spawn window, "pending" when it is still starting (follow the progress stream). `binder` is set by Binder
+   * launches; a later start without it runs the image the server was last launched with.
    */
-  async start(user: UserRow, serverName: string, userOptions: Record<string, unknown> = {}): Promise<"started" | "pending"> {
+  async start(
+    user: UserRow,
+    serverName: string,
+    requested: Record<string, unknown> = {},
+    binder?: BinderOrigin,
+  ): Promise<"started" | "pending"> {
     const key = serverKey(user.name, serverName);
     const existing = this.runtimes.get(key);
     if (existing?.pending === "spawn") return "pending";
@@ -77,6 +83,8 @@ export class Servers {
       await this.markStopped(row.id, "the server had exited");
       row = { ...row, status: "stopped" };
     }
+    const origin = binder ?? (row ? (parseJsonObject(row.userOptions)[BINDER_OPTION] as BinderOrigin | undefined) : undefined);
+    const userOptions = origin ? { ...requested, [BINDER_OPTION]: origin } : requested;
     let created = false;
     if (!row) {
       if (serverName) {
@@ -108,7 +116,17 @@ export class Servers {
     const abort = new AbortController();
     const runtime: Runtime = { spawner: this.spawnerFor(user.name, serverName, row.backendState), pending: "spawn", progress: new ProgressLog(), abort, limits };
     this.runtimes.set(key, runtime);
-    const job = { user: user.name, serverName, rowId: row.id, created, spawner: runtime.spawner, progress: runtime.progress, limits, signal: abort.signal };
+    const job = {
+      user: user.name,
+      serverName,
+      rowId: row.id,
+      created,
+      spawner: runtime.spawner,
+      progress: runtime.progress,
+      limits,
+      image: origin?.image,
+      signal: abort.signal,
+    };
     runtime.task = runSpawn(this.o, job).finally(() => {
       runtime.pending = null;
     });
@@ -130,9 +148,13 @@ export class Servers {
 
   /**
    * Stops a server (storage kept); with `remove`, deletes a named server and its storage. Resolves "stopped" or
-   * "pending" (stopping continues in the background) after the slow-spawn window.
+   * "pending" (stopping continues in the background) after the slow-spawn window; with `wait`, only once stopped.
    */
-  async stop(user: UserRow, serverName: string, options: { remove?: boolean; reason?: string } = {}): Promise<"stopped" | "pending"> {
+  async stop(
+    user: UserRow,
+    serverName: string,
+    options: { remove?: boolean; reason?: string; wait?: boolean } = {},
+  ): Promise<"stopped" | "pending"> {
     const key = serverKey(user.name, serverName);
     if (options.remove && !serverName) throw new InputError("the default server cannot be deleted, only stopped");
     const row = await this.o.db.server.findUnique({ where: { userId_name: { userId: user.id, name: serverName } } });
@@ -160,7 +182,7 @@ export class Servers {
       stopping.task = this.finishStop(key, row.id, stopping, options.remove === true);
       const outcome = await Promise.race([
         stopping.task.then(() => "stopped" as const),
-        sleep(this.o.slowSpawnTimeoutMs).then(() => "pending" as const),
+        ...(options.wait ? [] : [sleep(this.o.slowSpawnTimeoutMs).then(() => "pending" as const)]),
       ]);
       return outcome;
     }

@@ -44,6 +44,8 @@ export interface SpawnJob {
   spawner: Spawner;
   progress: ProgressLog;
   limits: EffectiveLimits;
+  /** The image to run (a Binder launch's build), for backends that run images. */
+  image?: string;
   /** Aborted by a stop request while starting. */
   signal: AbortSignal;
 }
@@ -62,7 +64,7 @@ export async function runSpawn(deps: SpawnDeps, job: SpawnJob): Promise<void> {
 
   progress.push({ progress: 0, message: `Server requested for ${describeServer(user, serverName)}` });
   try {
-    const endpoint = await spawner.start({ user, serverName, baseUrl, token, limits: job.limits, env: {} }, signal, (p) =>
+    const endpoint = await spawner.start({ user, serverName, baseUrl, token, limits: job.limits, env: {}, image: job.image }, signal, (p) =>
       progress.push({ progress: 10 + p.progress * 0.5, message: p.message }),
     );
     // Persist at once so a hub that dies mid-spawn can still find (and clean up) the process.

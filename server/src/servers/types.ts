@@ -6,6 +6,21 @@ import type { Enforcement } from "../spawners/types.js";
 export type { EffectiveLimits, PolicyUser };
 
 /** What the servers module needs from the policy engine (adapted in hub/start.ts). */
+/**
+ * Where a server launched from a repository came from (kept in its user options under `binder`, which only the hub
+ * writes): its later starts run the same image, and the dashboard shows the repository.
+ */
+export interface BinderOrigin {
+  /** The launch spec, e.g. "gh/owner/repo/main". */
+  spec: string;
+  repoUrl: string;
+  commit: string;
+  image: string;
+}
+
+/** The user option the hub reserves for BinderOrigin. */
+export const BINDER_OPTION = "binder";
+
 export interface ServerPolicy {
   /** Whether `user` may create a named server called `serverName`, given the named servers they already have. */
   mayCreate(user: PolicyUser, serverName: string, existingNames: string[]): { allow: boolean; reasons: PolicyReason[] };

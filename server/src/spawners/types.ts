@@ -29,6 +29,11 @@ export interface SpawnContext {
   limits: ServerLimits;
   /** Extra environment for the server process. */
   env: Record<string, string>;
+  /**
+   * The image to run, for backends that run images (docker): a Binder launch passes the image it built. Without it
+   * the backend's configured image is used; backends that run no images ignore it.
+   */
+  image?: string;
 }
 
 /** Where a started server listens (reachable by the hub only). */

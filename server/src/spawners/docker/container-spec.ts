@@ -1,0 +1,85 @@
+/**
+ * The container of one server as a Docker Engine API create request: a pure function (no engine call), after
+ * KubeSpawner's make_pod, so that every option is covered by plain unit tests.
+ */
+import type { ContainerCreateOptions } from "dockerode";
+import type { ServerLimits } from "../types.js";
+
+/** The port Jupyter listens on inside every container. */
+export const JUPYTER_PORT = 8888;
+/** Where the hub's own Jupyter configuration (server/jupyter-config) is mounted, read-only. */
+export const HUB_CONFIG_TARGET = "/etc/ganymede/jupyter";
+
+export interface ContainerInput {
+  name: string;
+  image: string;
+  /** The Jupyter command, e.g. ["jupyter", "lab"]; the hub's options follow it, then `args`. */
+  command: string[];
+  args: string[];
+  /** Configured env < the spawn context's env; the hub's own variables are added on top. */
+  env: Record<string, string>;
+  token: string;
+  baseUrl: string;
+  /** The volume's mount point: working directory, HOME and Jupyter's root_dir. */
+  homeDir: string;
+  volume: string;
+  /** Host path of the hub's Jupyter configuration folder, mounted read-only. */
+  hubConfigDir: string;
+  network: string;
+  limits: ServerLimits;
+  labels: Record<string, string>;
+}
+
+/** The options the hub always gives Jupyter (before the configured args, which may override them). */
+export function jupyterOptions(baseUrl: string, homeDir: string): string[] {
+  return [
+    // All interfaces of the container; the engine publishes the port on the host's loopback only.
+    "--ServerApp.ip=0.0.0.0",
+    `--ServerApp.port=${JUPYTER_PORT}`,
+    "--ServerApp.port_retries=0",
+    `--ServerApp.base_url=${baseUrl}`,
+    `--ServerApp.root_dir=${homeDir}`,
+    // Requests arrive from the hub through the engine's port forwarding, with the hub's Host header.
+    "--ServerApp.allow_remote_access=True",
+    "--no-browser",
+  ];
+}
+
+export function containerSpec(input: ContainerInput): ContainerCreateOptions {
+  const port = `${JUPYTER_PORT}/tcp`;
+  const configPath = [HUB_CONFIG_TARGET, input.env.JUPYTER_CONFIG_PATH].filter(Boolean).join(":");
+  const env: Record<string, string> = {
+    ...input.env,
+    HOME: input.homeDir,
+    // The token through the environment, never argv (visible in `ps` to every process of the container).
+    JUPYTER_TOKEN: input.token,
+    JUPYTER_CONFIG_PATH: configPath,
+  };
+  const memory = Math.round(input.limits.memoryBytes);
+  return {
+    name: input.name,
+    Image: input.image,
+    Cmd: [...input.command, ...jupyterOptions(input.baseUrl, input.homeDir), ...input.args],
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    Labels: input.labels,
+    WorkingDir: input.homeDir,
+    ExposedPorts: { [port]: {} },
+    HostConfig: {
+      // A random port on the host's loopback: reachable by the hub (and its proxy), by nothing outside the machine.
+      PortBindings: { [port]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
+      NetworkMode: input.network,
+      NanoCpus: Math.round(input.limits.cpu * 1e9),
+      Memory: memory,
+      // Equal to Memory: no swap on top of the granted memory.
+      MemorySwap: memory,
+      Mounts: [
+        { Type: "volume", Source: input.volume, Target: input.homeDir },
+        { Type: "bind", Source: input.hubConfigDir, Target: HUB_CONFIG_TARGET, ReadOnly: true },
+      ],
+      // The engine's tiny init as PID 1: signals reach Jupyter, exited kernels are reaped.
+      Init: true,
+      SecurityOpt: ["no-new-privileges"],
+      RestartPolicy: { Name: "no" },
+    },
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * The hub with `spawner.backend: docker`, end to end: a server started through the REST API runs as a container with
+ * the policy's limits, answers through the hub's proxy (and only there: its port is on the host's loopback), survives
+ * a hub restart, keeps its volume on stop and loses it on delete.
+ */
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { LABEL_HUB } from "../../src/spawners/docker/naming.js";
+import { ensureBaseImage, ensureTestServerImage, startDockerEngine, type DockerEngine } from "../support/docker.js";
+import { readEvents, startTestHub, waitFor, type TestHub } from "../support/hub.js";
+
+const prefix = `ghub-${randomBytes(3).toString("hex")}`;
+let engine: DockerEngine;
+let image: string;
+let t: TestHub | undefined;
+let alice: string;
+
+const dockerConfig = () => ({
+  spawner: {
+    backend: "docker" as const,
+    slowSpawnTimeout: "0s",
+    docker: { image, command: ["jupyter", "server"], namePrefix: prefix, network: `${prefix}-net` },
+  },
+});
+
+beforeAll(async () => {
+  engine = await startDockerEngine();
+  await ensureBaseImage(engine);
+  image = await ensureTestServerImage(engine);
+  t = await startTestHub({ config: dockerConfig() });
+  alice = await t.addUser("alice");
+}, 900_000);
+
+let dataDir: string | undefined;
+
+afterAll(async () => {
+  await t?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (!engine) return;
+  const filters = JSON.stringify({ label: [`${LABEL_HUB}=${prefix}`] });
+  const containers = await engine.docker.listContainers({ all: true, filters });
+  for (const c of containers) await engine.docker.getContainer(c.Id).remove({ force: true });
+  for (const v of (await engine.docker.listVolumes({ filters })).Volumes ?? []) await engine.docker.getVolume(v.Name).remove();
+  await engine.docker.getNetwork(`${prefix}-net`).remove().catch(() => undefined);
+  expect(containers.map((c) => c.Names[0])).toEqual([]);
+});
+
+const ourContainers = async () =>
+  engine.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL_HUB}=${prefix}`] }) });
+
+it("starts a server as a container through the REST API and reaches it through the hub's proxy", async () => {
+  const hub = t!;
+  const started = await hub.api("POST", "users/alice/servers/work", { token: alice });
+  expect(started.status).toBe(202);
+  const events = await readEvents(hub.url, "/hub/api/users/alice/servers/work/progress", alice);
+  expect(events.at(-1), JSON.stringify(events)).toMatchObject({ ready: true, url: "/user/alice/work/" });
+  expect(events.map((e) => e.message)).toEqual(expect.arrayContaining([expect.stringMatching(/^Creating container ghub-/)]));
+
+  const status = await fetch(`${hub.url}/user/alice/work/api/status`, { headers: { authorization: `token ${alice}` } });
+  expect(status.status).toBe(200);
+
+  const [container] = await ourContainers();
+  expect(container?.Names).toEqual([`/${prefix}-alice--work`]);
+  const info = await engine.docker.getContainer(container!.Id).inspect();
+  // The shipped default policy: 1 CPU, 2 GB of memory.
+  expect(info.HostConfig).toMatchObject({ NanoCpus: 1e9, Memory: 2e9 });
+  expect(info.NetworkSettings.Ports["8888/tcp"]).toEqual([expect.objectContaining({ HostIp: "127.0.0.1" })]);
+
+  const model = await hub.api("GET", "users/alice", { token: alice });
+  expect(model.body.servers.work.enforcement).toMatchObject({
+    cpu: { enforced: true, by: expect.stringContaining("Docker engine") },
+    memory: { enforced: true },
+  });
+});
+
+it("keeps the container across a hub restart", async () => {
+  dataDir = t!.dataDir;
+  await t!.hub.close(); // the servers keep running
+  t = await startTestHub({ dataDir, config: dockerConfig() });
+  const status = await fetch(`${t.url}/user/alice/work/api/status`, { headers: { authorization: `token ${alice}` } });
+  expect(status.status).toBe(200);
+});
+
+it("stops the container but keeps the volume; deleting the server removes the volume", async () => {
+  const hub = t!;
+  const volume = `${prefix}-alice--work`;
+  const stopped = await hub.api("DELETE", "users/alice/servers/work", { token: alice });
+  expect([202, 204]).toContain(stopped.status);
+  await waitFor(async () => (await ourContainers()).length === 0, 30_000);
+  expect(await engine.docker.getVolume(volume).inspect()).toMatchObject({ Name: volume });
+
+  const removed = await hub.api("DELETE", "users/alice/servers/work", { token: alice, body: { remove: true } });
+  expect([202, 204]).toContain(removed.status);
+  await waitFor(async () => (await engine.docker.listVolumes({ filters: JSON.stringify({ name: [volume] }) })).Volumes.length === 0, 30_000);
+});

@@ -1,0 +1,143 @@
+/** The Docker spawner's pure parts, without an engine: names, the container create request, config, log frames. */
+import { describe, expect, it } from "vitest";
+import { configSchema } from "../../src/config/schema.js";
+import { containerSpec, type ContainerInput } from "../../src/spawners/docker/container-spec.js";
+import { demuxLogs } from "../../src/spawners/docker/engine.js";
+import { escapeName, isOurs, objectLabels, objectName } from "../../src/spawners/docker/naming.js";
+
+describe("names", () => {
+  it("escapes every byte outside [a-z0-9], so any username gives a valid Docker name", () => {
+    expect(escapeName("alice")).toBe("alice");
+    expect(escapeName("john.doe")).toBe("john-2edoe");
+    expect(escapeName("a-b")).toBe("a-2db");
+    expect(escapeName("Émile")).toBe("-c3-89mile");
+    expect(escapeName("x@y_z")).toBe("x-40y-5fz");
+    for (const name of ["a-b", "a--b", "-", "é-", "A"]) expect(escapeName(name)).not.toContain("--");
+  });
+
+  it("names a server's container and volume <prefix>-<user>[--<server>]", () => {
+    expect(objectName("ganymede", { user: "alice", serverName: "" })).toBe("ganymede-alice");
+    expect(objectName("ganymede", { user: "alice", serverName: "work" })).toBe("ganymede-alice--work");
+    expect(objectName("ganymede", { user: "a-b", serverName: "c" })).toBe("ganymede-a-2db--c");
+    // Distinct identities never share a name, whatever their characters.
+    const ids = [
+      { user: "a", serverName: "b" },
+      { user: "a--b", serverName: "" },
+      { user: "a-b", serverName: "" },
+      { user: "a", serverName: "" },
+      { user: "a-", serverName: "b" },
+    ];
+    expect(new Set(ids.map((id) => objectName("p", id))).size).toBe(ids.length);
+  });
+
+  it("recognises its own objects by label", () => {
+    const id = { user: "alice", serverName: "work" };
+    const labels = objectLabels("hub1", id);
+    expect(labels).toEqual({ "ganymede.hub": "hub1", "ganymede.user": "alice", "ganymede.server": "work" });
+    expect(isOurs(labels, "hub1", id)).toBe(true);
+    expect(isOurs(labels, "hub2", id)).toBe(false);
+    expect(isOurs(labels, "hub1", { user: "alice", serverName: "" })).toBe(false);
+    expect(isOurs(undefined, "hub1", id)).toBe(false);
+  });
+});
+
+describe("the container create request", () => {
+  const input: ContainerInput = {
+    name: "ganymede-alice--work",
+    image: "registry.example.org/binder/repo:abc123",
+    command: ["jupyter", "lab"],
+    args: ["--ServerApp.terminals_enabled=False"],
+    env: { LANG: "C.UTF-8", JUPYTER_CONFIG_PATH: "/opt/conf" },
+    token: "s3cret",
+    baseUrl: "/user/alice/work/",
+    homeDir: "/home/jovyan",
+    volume: "ganymede-alice--work",
+    hubConfigDir: "/srv/ganymede/server/jupyter-config",
+    network: "ganymede",
+    limits: { cpu: 1.5, memoryBytes: 2e9, storageBytes: 2 * 2 ** 30 },
+    labels: { "ganymede.hub": "ganymede", "ganymede.user": "alice", "ganymede.server": "work" },
+  };
+
+  it("is the expected request, in full", () => {
+    expect(containerSpec(input)).toEqual({
+      name: "ganymede-alice--work",
+      Image: "registry.example.org/binder/repo:abc123",
+      Cmd: [
+        "jupyter",
+        "lab",
+        "--ServerApp.ip=0.0.0.0",
+        "--ServerApp.port=8888",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.base_url=/user/alice/work/",
+        "--ServerApp.root_dir=/home/jovyan",
+        "--ServerApp.allow_remote_access=True",
+        "--no-browser",
+        "--ServerApp.terminals_enabled=False",
+      ],
+      Env: [
+        "LANG=C.UTF-8",
+        "JUPYTER_CONFIG_PATH=/etc/ganymede/jupyter:/opt/conf",
+        "HOME=/home/jovyan",
+        "JUPYTER_TOKEN=s3cret",
+      ],
+      Labels: { "ganymede.hub": "ganymede", "ganymede.user": "alice", "ganymede.server": "work" },
+      WorkingDir: "/home/jovyan",
+      ExposedPorts: { "8888/tcp": {} },
+      HostConfig: {
+        PortBindings: { "8888/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
+        NetworkMode: "ganymede",
+        NanoCpus: 1_500_000_000,
+        Memory: 2_000_000_000,
+        MemorySwap: 2_000_000_000,
+        Mounts: [
+          { Type: "volume", Source: "ganymede-alice--work", Target: "/home/jovyan" },
+          { Type: "bind", Source: "/srv/ganymede/server/jupyter-config", Target: "/etc/ganymede/jupyter", ReadOnly: true },
+        ],
+        Init: true,
+        SecurityOpt: ["no-new-privileges"],
+        RestartPolicy: { Name: "no" },
+      },
+    });
+  });
+
+  it("never puts the token on the command line, and the hub's variables win over configured ones", () => {
+    const spec = containerSpec({ ...input, env: { JUPYTER_TOKEN: "configured", HOME: "/tmp" } });
+    expect(spec.Cmd!.join(" ")).not.toContain("s3cret");
+    expect(spec.Env).toEqual(expect.arrayContaining(["JUPYTER_TOKEN=s3cret", "HOME=/home/jovyan", "JUPYTER_CONFIG_PATH=/etc/ganymede/jupyter"]));
+    expect(spec.Env!.filter((e) => e.startsWith("JUPYTER_TOKEN="))).toHaveLength(1);
+  });
+});
+
+describe("configuration", () => {
+  it("requires an image with backend: docker and documents the defaults", () => {
+    const missing = configSchema.safeParse({ spawner: { backend: "docker" } });
+    expect(missing.success).toBe(false);
+    expect(missing.error!.issues).toEqual([expect.objectContaining({ path: ["spawner", "docker", "image"] })]);
+
+    const ok = configSchema.parse({ spawner: { backend: "docker", docker: { image: "ganymede/notebook:1" } } });
+    expect(ok.spawner.docker).toEqual({
+      socketPath: "/var/run/docker.sock",
+      image: "ganymede/notebook:1",
+      command: ["jupyter", "lab"],
+      args: [],
+      env: {},
+      homeDir: "/home/jovyan",
+      network: "ganymede",
+      namePrefix: "ganymede",
+      storage: "auto",
+    });
+    expect(configSchema.safeParse({ spawner: { docker: { namePrefix: "Bad_Prefix" } } }).success).toBe(false);
+    expect(configSchema.safeParse({ spawner: { docker: { homeDir: "home" } } }).success).toBe(false);
+  });
+});
+
+it("reads the engine's multiplexed log frames", () => {
+  const frame = (stream: number, text: string) => {
+    const body = Buffer.from(text);
+    const header = Buffer.alloc(8);
+    header[0] = stream;
+    header.writeUInt32BE(body.length, 4);
+    return Buffer.concat([header, body]);
+  };
+  expect(demuxLogs(Buffer.concat([frame(1, "out\n"), frame(2, "err\n")]))).toBe("out\nerr\n");
+});
