@@ -278,6 +278,7 @@ describe("openapi.yaml matches the routers", () => {
         "../src/api/tokens.ts",
         "../src/api/activity.ts",
         "../src/api/policies.ts",
+        "../src/api/binder.ts",
       ]),
     );
     expect(pageRoutes).toEqual(routesInSource(["../src/http/pages.ts"]));
@@ -315,7 +316,7 @@ describe("openapi.yaml matches the models", () => {
     lastActivity: null,
     userOptions: {},
     lastError: null,
-    limits: { cpu: 1, memoryBytes: 2e9, storageBytes: 2 * 1024 ** 3, namedServers: 5, serverNameMaxLength: 20, idleTimeoutMs: null },
+    limits: { cpu: 1, memoryBytes: 2e9, storageBytes: 2 * 1024 ** 3, namedServers: 5, serverNameMaxLength: 20, idleTimeoutMs: null, concurrentBuilds: 2, buildTimeoutMs: 1_800_000 },
     enforcement: null,
     state: { pid: 1 },
   };

@@ -4,6 +4,7 @@ import type { HubContext } from "../hub/context.js";
 import { attachPrincipal, csrfGuard, requirePrincipal } from "../http/auth-middleware.js";
 import { NotFoundError } from "../errors.js";
 import { activityRouter } from "./activity.js";
+import { binderApiRouter } from "./binder.js";
 import { openApiDocument } from "./openapi.js";
 import { policiesRouter } from "./policies.js";
 import { infoRouter, versionHandler } from "./root.js";
@@ -28,6 +29,7 @@ export function apiRouter(ctx: HubContext): Router {
   router.use(tokensRouter(ctx));
   router.use(activityRouter(ctx));
   router.use(policiesRouter(ctx));
+  router.use(binderApiRouter(ctx));
   router.use((req) => {
     throw new NotFoundError(`no such API endpoint: ${req.method} ${req.originalUrl.split("?")[0]}`);
   });

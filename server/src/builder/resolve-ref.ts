@@ -11,7 +11,8 @@ import { UnavailableError } from "../errors.js";
 import { checkRef, isCommitId } from "./git-ref.js";
 import { checkRepoHost, type ResolveHost } from "./host-check.js";
 import type { RepoSpec, RepoUrlRules } from "./repo-spec.js";
-import { allowedSchemes, checkRepoUrl } from "./repo-url.js";
+import { checkRepoUrl } from "./repo-url.js";
+import { gitMessage, hardenedGitConfig, hardenedGitEnv } from "./git-hardening.js";
 
 export interface ResolveRefOptions {
   rules: Pick<RepoUrlRules, "allowHttp" | "allowPrivateHosts">;
@@ -26,27 +27,9 @@ export interface ResolveRefOptions {
 
 type Target = Pick<RepoSpec, "repoUrl" | "ref" | "displayName">;
 
-/** The environment git runs with: nothing inherited that could change what it does, except PATH and locale. */
-function gitEnv(rules: ResolveRefOptions["rules"]): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    LANG: "C",
-    LC_ALL: "C",
-    HOME: "/nonexistent",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_ASKPASS: "/bin/false",
-    SSH_ASKPASS: "/bin/false",
-    GIT_ALLOW_PROTOCOL: allowedSchemes(rules).join(":"),
-  };
-}
-
 function gitArgs(url: string, ref: string, rules: ResolveRefOptions["rules"]): string[] {
   return [
-    "-c", "protocol.file.allow=never",
-    "-c", "credential.helper=",
-    "-c", `http.followRedirects=${rules.allowPrivateHosts ? "initial" : "false"}`,
+    ...hardenedGitConfig(rules),
     // The second pattern lists an annotated tag's peeled commit, which the exact name alone does not.
     // checkRef refused "?", "*" and "[", so neither pattern has glob characters.
     "ls-remote", "--", url, ref, `${ref}^{}`,
@@ -79,15 +62,6 @@ export function pickCommit(lsRemote: string, ref: string): string | undefined {
   return undefined;
 }
 
-/** The first meaningful line of git's stderr, without control characters; for messages. */
-function gitMessage(stderr: string): string {
-  const line = stderr
-    .split("\n")
-    .map((l) => l.replace(/[\x00-\x1f\x7f]/g, "").trim())
-    .find((l) => l && !l.startsWith("hint:"));
-  return (line ?? "git failed").replace(/^(fatal|error): /, "").slice(0, 300);
-}
-
 /** git's words for "the server could not be reached": an outage, not a bad spec. */
 const UNREACHABLE =
   /could not resolve host|couldn't connect|failed to connect|connection refused|timed out|network is unreachable|ssl|tls/i;
@@ -110,7 +84,7 @@ export async function resolveRef(target: Target, options: ResolveRefOptions): Pr
         options.gitBin ?? "git",
         gitArgs(url, ref, options.rules),
         {
-          env: gitEnv(options.rules),
+          env: hardenedGitEnv(options.rules),
           timeout: timeoutMs,
           killSignal: "SIGKILL",
           maxBuffer: 4 * 1024 * 1024,

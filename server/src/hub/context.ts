@@ -7,6 +7,7 @@ import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
 import type { HubMetrics } from "../metrics/metrics.js";
 import type { PolicyEngine } from "../policy/index.js";
+import type { BinderLauncher } from "../binder/launcher.js";
 import type { Servers } from "../servers/service.js";
 import type { Db } from "../store/database.js";
 import type { Users } from "../users/service.js";
@@ -25,6 +26,8 @@ export interface HubContext {
   users: Users;
   policy: PolicyEngine;
   metrics: HubMetrics;
+  /** Binder launches; undefined unless builder.enabled. */
+  binder?: BinderLauncher;
   /** Origins this hub answers as (for Origin checks). */
   isAllowedOrigin(origin: string, req: import("node:http").IncomingMessage): boolean;
   startedAt: Date;

@@ -79,7 +79,25 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   const authenticator = await createAuthenticator(config, db, logger);
   // OpenID Connect providers: discovered lazily at the first sign-in, so a provider being down never stops the hub.
   const oidc = await createOidcClients(config.auth.oidc);
-  const ctx: HubContext = { config, db, logger, secrets, identifier, authenticator, oidc, servers, users, policy, metrics, isAllowedOrigin, startedAt: new Date() };
+  const binder = config.builder.enabled
+    ? (await import("../binder/create.js")).createBinderLauncher(config, { servers, users, policy, logger })
+    : undefined;
+  const ctx: HubContext = {
+    config,
+    db,
+    logger,
+    secrets,
+    identifier,
+    authenticator,
+    oidc,
+    servers,
+    users,
+    policy,
+    metrics,
+    binder,
+    isAllowedOrigin,
+    startedAt: new Date(),
+  };
 
   const adminPasswordFile = await bootstrapAdmin(db, users, dataDir, logger);
   await servers.restoreAll();

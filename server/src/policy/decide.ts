@@ -11,6 +11,10 @@
  * - `server.start`: an existing server (name "" for the default server). Only the safety part of the name rule is
  *   checked: quotas (count, length) apply when something is created, so lowering them later never locks anyone
  *   out of a server they already have. The limits returned are the ones to start it with.
+ * - `repository.launch`: a Binder launch of a repository (an identity `host/path` or its clone URL). The
+ *   repository rules apply (deny rules, allow lists; see repositories.ts); when the caller says how many builds the
+ *   user has running or queued (`current.builds`, given when this launch needs a build), `concurrentBuilds` too.
+ *   The decision also carries the repository's identity and whether private hosts are allowed, for the builder.
  * - `limits`: just the effective limits (the culler's idle timeout, the dashboard's quota display).
  * Whether a server of that name already exists is not a policy question; the servers module checks it.
  */
@@ -19,6 +23,8 @@ import type { LimitName } from "./schema.js";
 import type { PolicySet } from "./set.js";
 import { resolveLimits, type EffectiveLimits, type LimitSource, type PolicyUser } from "./resolve.js";
 import { nameLength, quoteName, serverNameSafetyProblems } from "./server-name.js";
+import { repositoryReasons, resolveRepositoryRules } from "./repositories.js";
+import { repositoryIdentity } from "./repository-pattern.js";
 
 /** Reasons for rules the hub fixes itself (server name characters) name this instead of a policy file. */
 export const BUILT_IN_POLICY = "built-in";
@@ -32,6 +38,14 @@ export type PolicyRequest =
       current: { namedServers: number; serverNames?: readonly string[] };
     }
   | { action: "server.start"; user: PolicyUser; server: { name: string } }
+  | {
+      action: "repository.launch";
+      user: PolicyUser;
+      /** `github.com/org/repo`, or a clone URL such as `https://github.com/org/repo.git`. */
+      repository: string;
+      /** Builds the user has running or queued; leave out when the launch needs no build (the image exists). */
+      current?: { builds: number };
+    }
   | { action: "limits"; user: PolicyUser };
 
 export type PolicyAction = PolicyRequest["action"];
@@ -44,11 +58,17 @@ export interface Decision {
   sources: Record<LimitName, LimitSource>;
   /** Why not; empty when allowed. */
   reasons: PolicyReason[];
+  /**
+   * `repository.launch` only: the repository's identity (null when it is not a repository address) and whether it
+   * may be on a private host (loopback, private, link-local), which the builder checks when it resolves the host.
+   */
+  repository?: { identity: string | null; privateHosts: boolean };
 }
 
 export function decide(set: PolicySet, request: PolicyRequest): Decision {
   const { limits, sources } = resolveLimits(set, request.user);
   const reasons: PolicyReason[] = [];
+  let repository: Decision["repository"];
   switch (request.action) {
     case "server.create":
       reasons.push(...nameReasons(request.server.name, limits, sources));
@@ -57,6 +77,15 @@ export function decide(set: PolicySet, request: PolicyRequest): Decision {
     case "server.start":
       if (request.server.name !== "") reasons.push(...safetyReasons(request.server.name));
       break;
+    case "repository.launch": {
+      const rules = resolveRepositoryRules(set, request.user);
+      const identity = repositoryIdentity(request.repository) ?? null;
+      repository = { identity, privateHosts: rules.privateHosts };
+      if (identity === null) reasons.push(invalidRepository(request.repository));
+      else reasons.push(...repositoryReasons(rules, identity));
+      if (request.current) reasons.push(...buildReasons(request.user.name, request.current.builds, limits, sources));
+      break;
+    }
     case "limits":
       break;
     default: {
@@ -64,7 +93,7 @@ export function decide(set: PolicySet, request: PolicyRequest): Decision {
       throw new Error(`unknown policy action ${JSON.stringify((unknown as { action?: unknown }).action)}`);
     }
   }
-  return { allow: reasons.length === 0, limits, sources, reasons };
+  return { allow: reasons.length === 0, limits, sources, reasons, ...(repository ? { repository } : {}) };
 }
 
 /** The limits when allowed; otherwise throws PolicyDenied carrying the reasons (mapped to HTTP 400 by the hub). */
@@ -120,4 +149,32 @@ function countReasons(
       ? `policy \`${policy}\` allows ${user} no named servers, only the default server`
       : `${user} already has ${have} named ${servers}${listed}; policy \`${policy}\` allows ${max}`;
   return [{ rule: "named_servers", policy, message, limit: max, value: have }];
+}
+
+function invalidRepository(repository: string): PolicyReason {
+  return {
+    rule: "repository_invalid",
+    policy: BUILT_IN_POLICY,
+    message:
+      `${quoteName(repository)} is not a repository address ` +
+      "(expected host/path such as github.com/org/repo, or its https URL)",
+  };
+}
+
+function buildReasons(
+  user: string,
+  builds: number,
+  limits: EffectiveLimits,
+  sources: Record<LimitName, LimitSource>,
+): PolicyReason[] {
+  const max = limits.concurrentBuilds;
+  if (builds < max) return [];
+  const policy = sources.concurrentBuilds.policy;
+  const have = `${builds} ${builds === 1 ? "build" : "builds"}`;
+  const message =
+    max === 0
+      ? `policy \`${policy}\` allows ${user} no Binder builds; ` +
+        "only repositories whose image is already built can be launched"
+      : `${user} already has ${have} running or queued; policy \`${policy}\` allows ${max}`;
+  return [{ rule: "concurrent_builds", policy, message, limit: max, value: builds }];
 }

@@ -13,6 +13,7 @@ import { decide, type Decision, type PolicyRequest } from "./decide.js";
 import { explain, type ExplainedLimit } from "./explain.js";
 import { loadPolicyDir, policyDirFingerprint } from "./load.js";
 import type { EffectiveLimits, PolicyUser } from "./resolve.js";
+import { resolveRepositoryRules, type RepositoryRules } from "./repositories.js";
 import type { FileReport, PolicySet } from "./set.js";
 
 /** The subset of a pino logger the engine uses. */
@@ -107,6 +108,20 @@ export class PolicyEngine {
       server: { name: serverName },
       current: { namedServers: existingNames.length, serverNames: existingNames },
     });
+  }
+
+  /**
+   * Shorthand for the builder: may `user` launch `repository` (`github.com/org/repo` or its clone URL)? Pass
+   * `current.builds` (builds running or queued now) when the launch needs a build, so `concurrentBuilds` applies.
+   * Same as decide({ action: "repository.launch", … }); `decision.repository.privateHosts` comes with it.
+   */
+  mayLaunchRepository(user: PolicyUser, repository: string, current?: { builds: number }): Decision {
+    return this.decide({ action: "repository.launch", user, repository, ...(current ? { current } : {}) });
+  }
+
+  /** The repository rules for `user`; the builder reads `privateHosts` before it resolves a repository's host. */
+  repositoryRules(user: PolicyUser): RepositoryRules {
+    return resolveRepositoryRules(this.set, user);
   }
 
   /** Shorthand for the servers module and the culler: the effective limits of `user`. */

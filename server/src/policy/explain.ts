@@ -7,10 +7,11 @@ import { formatBytes, formatDuration } from "../lib/units.js";
 import { LIMIT_NAMES, type LimitName } from "./schema.js";
 import type { PolicySet } from "./set.js";
 import { matchingPolicies, resolveLimits, type PolicyUser } from "./resolve.js";
+import { resolveRepositoryRules } from "./repositories.js";
 
 export interface ExplainedLimit {
   limit: LimitName;
-  /** Formatted for people: "2 GiB", "2h", "never", "1 CPU". */
+  /** Formatted for people: "2 GiB", "2h", "never", "1 CPU", "2 builds", "30m". */
   value: string;
   /** In internal units: bytes, milliseconds (null: never), cores, counts. */
   raw: number | null;
@@ -34,6 +35,10 @@ export function formatLimit(limit: LimitName, value: number | null): string {
       return `${value} characters`;
     case "namedServers":
       return String(value);
+    case "concurrentBuilds":
+      return `${value} ${value === 1 ? "build" : "builds"}`;
+    case "buildTimeout":
+      return formatDuration(value ?? 0);
   }
 }
 
@@ -94,5 +99,36 @@ export function policyExplainText(set: PolicySet, user: PolicyUser): string {
       }),
   );
   if (notes.length) lines.push("", "Overridden:", ...notes.map((n) => `  ${n}`));
+  lines.push("", ...repositoryLines(set, user));
   return `${lines.join("\n")}\n`;
+}
+
+/** The `Repositories` part of the explain text: allow lists, deny rules and private hosts, each with its policy. */
+function repositoryLines(set: PolicySet, user: PolicyUser): string[] {
+  const rules = resolveRepositoryRules(set, user);
+  const from = (s: { policy: string; file: string }) => `${s.policy} (${s.file})`;
+  const allowed = rules.allow.length
+    ? rules.allow.map((a) => `${a.patterns.length ? a.patterns.join(", ") : "none"} — ${from(a)}`)
+    : ["any repository (no policy that applies has an allow list)"];
+  const denied = rules.deny.length ? rules.deny.map((d) => `${d.pattern}: ${d.reason} — ${from(d)}`) : ["none"];
+  const [winner, ...losers] = rules.privateHostsCandidates;
+  const yes = (v: boolean) => (v ? "allowed" : "not allowed");
+  const privateHosts = winner
+    ? `${yes(winner.value)} — ${from(winner)}`
+    : "not allowed — built in (no policy that applies sets privateHosts)";
+  const overridden = losers
+    .filter((l) => l.priority !== null && l.value !== winner?.value)
+    .map((l) => {
+      const won = winner!.priority ?? 0;
+      const why =
+        won > (l.priority ?? 0) ? `higher priority (${won} > ${l.priority})` : "more generous at equal priority";
+      return `    ${describeSource(l.policy, l.priority)} would say ${yes(l.value)}; ${winner!.policy} wins: ${why}`;
+    });
+  return [
+    "Repositories (Binder launches):",
+    ...allowed.map((a, i) => `  ${i === 0 ? "allowed:      " : "              "} ${a}`),
+    ...denied.map((d, i) => `  ${i === 0 ? "denied:       " : "              "} ${d}`),
+    `  private hosts: ${privateHosts}`,
+    ...overridden,
+  ];
 }

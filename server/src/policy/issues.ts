@@ -21,7 +21,7 @@ function withPath(path: string, message: string): string {
 }
 
 function unknownKey(parent: string, key: string): string {
-  const known = KNOWN_KEYS[parent] ?? [];
+  const known = KNOWN_KEYS[parent.replace(/\[\d+\]/g, "[]")] ?? [];
   const near = known.find((k) => k.toLowerCase() === key.toLowerCase());
   const hint = near ? `did you mean "${near}"?` : `known fields: ${known.join(", ")}`;
   return withPath(parent ? `${parent}.${key}` : key, `unknown field (${hint})`);

@@ -3,7 +3,8 @@
  *   1. start from the default policy's value;
  *   2. among the override policies that match the user (by name in `users`, or by any group in `groups`) and set
  *      that limit, the one with the highest `priority` (default 0) wins — whether its value is higher or lower;
- *   3. equal priorities: the most generous value wins (more servers, longer or no idle timeout, more resources);
+ *   3. equal priorities: the most generous value wins (more servers, longer or no idle timeout, more resources,
+ *      more concurrent builds, a longer build timeout);
  *   4. still equal: the first file by name, so the answer never depends on directory order.
  * Limits are resolved independently: a user in `research` and `teaching` may get memory from one and storage
  * from the other. Pure: no I/O, no clock.
@@ -24,6 +25,10 @@ export interface EffectiveLimits extends ServerLimits {
   serverNameMaxLength: number;
   /** Milliseconds a server may be idle before it is culled; null when it never is. */
   idleTimeoutMs: number | null;
+  /** Binder builds the user may have running or queued at once; 0: Binder launches may not build. */
+  concurrentBuilds: number;
+  /** Milliseconds one Binder build may run. */
+  buildTimeoutMs: number;
 }
 
 /** Where a limit's value came from. `priority` is null for the default policy. */
@@ -109,5 +114,7 @@ function toEffective(v: Record<LimitName, number | null>): EffectiveLimits {
     storageBytes: num("storage"),
     cpu: num("cpu"),
     memoryBytes: num("memory"),
+    concurrentBuilds: num("concurrentBuilds"),
+    buildTimeoutMs: num("buildTimeout"),
   };
 }

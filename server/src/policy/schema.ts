@@ -6,9 +6,19 @@
  */
 import { z } from "zod";
 import { bytesSchema, parseDuration } from "../lib/units.js";
+import { repositoryPatternProblem } from "./repository-pattern.js";
 
 /** The limits a policy can set, in the order they are explained. */
-export const LIMIT_NAMES = ["namedServers", "serverNameMaxLength", "idleTimeout", "storage", "cpu", "memory"] as const;
+export const LIMIT_NAMES = [
+  "namedServers",
+  "serverNameMaxLength",
+  "idleTimeout",
+  "storage",
+  "cpu",
+  "memory",
+  "concurrentBuilds",
+  "buildTimeout",
+] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 /** Kubernetes caps DNS labels at 63 characters; a server name must fit in one (pod, PVC, hostname). */
@@ -43,6 +53,18 @@ const idleTimeoutSchema = z.union([z.string(), z.number()]).transform((value, ct
   return ms === 0 ? null : ms;
 });
 
+/** How long one build may run. Always finite: a hung build must not hold one of the user's build slots forever. */
+const buildTimeoutSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms === 0) {
+    const never = ms === 0 || (typeof value === "string" && value.trim() === "never");
+    const why = never ? "; builds always have a time limit" : "";
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a duration of more than 0 (examples: 30m, 1h)${why}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const positiveBytes = bytesSchema.refine((bytes) => bytes > 0, { error: "must be more than 0 bytes" });
 
 export const limitsSchema = z
@@ -66,6 +88,57 @@ export const limitsSchema = z
     storage: positiveBytes.optional().describe('Storage per server ("2GiB"). Binary and decimal units differ.'),
     cpu: cpuSchema.optional().describe("CPU cores per server (1, 0.5, 500m)."),
     memory: positiveBytes.optional().describe('Memory per server ("2GB" is 2e9 bytes, "2GiB" is 2^31 bytes).'),
+    concurrentBuilds: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Binder builds a user may have running or queued at once. 0: Binder launches may not build."),
+    buildTimeout: buildTimeoutSchema
+      .optional()
+      .describe('How long one Binder build may run before it is stopped ("30m"); never 0 or "never".'),
+  })
+  .strict();
+
+const repositoryPattern = z
+  .string()
+  .superRefine((pattern, ctx) => {
+    const problem = repositoryPatternProblem(pattern);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .describe("A repository pattern: host/path without scheme or .git; * within a segment, ** across segments.");
+
+export const denyRuleSchema = z
+  .object({
+    pattern: repositoryPattern.describe("Repositories this rule refuses (github.com/evil/*)."),
+    reason: z
+      .string()
+      .trim()
+      .refine((reason) => reason !== "", { error: "must say why (it is shown to the user who is refused)" })
+      .describe("Why these repositories are refused; quoted in the refusal."),
+  })
+  .strict();
+
+export const repositoriesSchema = z
+  .object({
+    allow: z
+      .array(repositoryPattern)
+      .optional()
+      .describe(
+        "Repositories that may be launched. If any policy matching a user has a list, the repository must match a " +
+          "pattern in one of them; [] allows none (unless another matching policy does).",
+      ),
+    deny: z
+      .array(denyRuleSchema)
+      .optional()
+      .describe("Repositories that may not be launched, each with a reason; every matching policy's list applies."),
+    privateHosts: z
+      .boolean()
+      .optional()
+      .describe(
+        "Whether repositories on hosts that are or resolve to loopback, private or link-local addresses may be " +
+          "launched. Resolved like a limit; false when no matching policy sets it.",
+      ),
   })
   .strict();
 
@@ -113,6 +186,9 @@ export const policyFileSchema = z
       .optional()
       .describe("Among override policies that match a user and set the same limit, the highest priority wins."),
     limits: limitsSchema,
+    repositories: repositoriesSchema
+      .optional()
+      .describe("Which repositories Binder launches may build and run, for the users this policy applies to."),
   })
   .strict()
   .superRefine((policy, ctx) => {
@@ -136,10 +212,14 @@ export const policyFileSchema = z
 /** A policy file as written, with quantities parsed (ms, bytes, cores; idleTimeout null = never). */
 export type PolicyFile = z.output<typeof policyFileSchema>;
 export type PolicyLimits = z.output<typeof limitsSchema>;
+export type PolicyRepositories = z.output<typeof repositoriesSchema>;
 
 /** Keys each strict object accepts, by field path; used to suggest the right spelling of an unknown key. */
 export const KNOWN_KEYS: Record<string, readonly string[]> = {
   "": Object.keys(policyFileSchema.shape),
   appliesTo: Object.keys(appliesToSchema.shape),
   limits: Object.keys(limitsSchema.shape),
+  repositories: Object.keys(repositoriesSchema.shape),
+  // List items are looked up without their index: repositories.deny[3] → repositories.deny[].
+  "repositories.deny[]": Object.keys(denyRuleSchema.shape),
 };

@@ -19,7 +19,7 @@ import { backendStateOf, parseJsonObject, persistState, restoreSpawner, tokenOf 
 import { ProgressLog } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
 import { runSpawn, type RouteSink, type SpawnMetrics } from "./spawn.js";
-import { BINDER_OPTION, type BinderOrigin, type EffectiveLimits, type PolicyUser, type ServerPolicy, type ServerStatus, type ServerView } from "./types.js";
+import { BINDER_OPTION, BINDER_STORAGE_DIR, type BinderOrigin, type EffectiveLimits, type PolicyUser, type ServerPolicy, type ServerStatus, type ServerView } from "./types.js";
 
 export interface ServersOptions {
   db: Db;
@@ -125,6 +125,8 @@ export class Servers {
       progress: runtime.progress,
       limits,
       image: origin?.image,
+      // The repository lives in the image's home folder; the server's storage is its `work` folder.
+      storageDir: origin ? BINDER_STORAGE_DIR : undefined,
       signal: abort.signal,
     };
     runtime.task = runSpawn(this.o, job).finally(() => {

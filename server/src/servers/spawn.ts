@@ -46,6 +46,8 @@ export interface SpawnJob {
   limits: EffectiveLimits;
   /** The image to run (a Binder launch's build), for backends that run images. */
   image?: string;
+  /** Where the backend mounts storage when not the home folder (Binder images keep the repository there). */
+  storageDir?: string;
   /** Aborted by a stop request while starting. */
   signal: AbortSignal;
 }
@@ -64,7 +66,7 @@ export async function runSpawn(deps: SpawnDeps, job: SpawnJob): Promise<void> {
 
   progress.push({ progress: 0, message: `Server requested for ${describeServer(user, serverName)}` });
   try {
-    const endpoint = await spawner.start({ user, serverName, baseUrl, token, limits: job.limits, env: {}, image: job.image }, signal, (p) =>
+    const endpoint = await spawner.start({ user, serverName, baseUrl, token, limits: job.limits, env: {}, image: job.image, storageDir: job.storageDir }, signal, (p) =>
       progress.push({ progress: 10 + p.progress * 0.5, message: p.message }),
     );
     // Persist at once so a hub that dies mid-spawn can still find (and clean up) the process.

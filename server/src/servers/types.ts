@@ -18,6 +18,9 @@ export interface BinderOrigin {
   image: string;
 }
 
+/** Where a Binder server's storage is mounted: the image's home folder holds the repository (repo2docker's layout). */
+export const BINDER_STORAGE_DIR = "/home/jovyan/work";
+
 /** The user option the hub reserves for BinderOrigin. */
 export const BINDER_OPTION = "binder";
 

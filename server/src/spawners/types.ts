@@ -34,6 +34,11 @@ export interface SpawnContext {
    * the backend's configured image is used; backends that run no images ignore it.
    */
   image?: string;
+  /**
+   * Where to mount the server's storage, when not its home folder: a Binder image keeps the repository in the home
+   * folder, which a volume mounted there would hide. Backends that run no images ignore it.
+   */
+  storageDir?: string;
 }
 
 /** Where a started server listens (reachable by the hub only). */

@@ -26,6 +26,8 @@ limits:
   storage: 2GiB
   cpu: 1
   memory: 2GB
+  concurrentBuilds: 2
+  buildTimeout: 30m
 `;
 
 async function startAndWait(hub: TestHub, user: string, serverName: string, token: string) {

@@ -108,6 +108,8 @@ describe("server.start and limits", () => {
       storageBytes: 2 * 1024 ** 3,
       cpu: 1,
       memoryBytes: 2e9,
+      concurrentBuilds: 2,
+      buildTimeoutMs: 1_800_000,
     });
   });
 

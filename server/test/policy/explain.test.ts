@@ -18,6 +18,8 @@ describe("explain", () => {
       ["storage", "2 GiB", "default", "policies/default.yaml"],
       ["cpu", "1 CPU", "default", "policies/default.yaml"],
       ["memory", "2 GB", "default", "policies/default.yaml"],
+      ["concurrentBuilds", "2 builds", "default", "policies/default.yaml"],
+      ["buildTimeout", "30m", "default", "policies/default.yaml"],
     ]);
   });
 
@@ -49,11 +51,41 @@ describe("explain", () => {
         "storage              2 GiB          default (policies/default.yaml)",
         "cpu                  1 CPU          default (policies/default.yaml)",
         "memory               16 GiB         research (policies/research.yaml)",
+        "concurrentBuilds     2 builds       default (policies/default.yaml)",
+        "buildTimeout         30m            default (policies/default.yaml)",
         "",
         "Overridden:",
         "  memory: bigmem (priority 0) would give 64 GiB; research wins: higher priority (10 > 0)",
         "",
+        "Repositories (Binder launches):",
+        "  allowed:       any repository (no policy that applies has an allow list)",
+        "  denied:        none",
+        "  private hosts: not allowed — built in (no policy that applies sets privateHosts)",
+        "",
       ].join("\n"),
+    );
+  });
+
+  it("explains the build limits, formatted, with the policies that lost", () => {
+    const builds = setOf(
+      defaultDoc,
+      override("course", ["course"], { concurrentBuilds: 1, buildTimeout: "15m" }, 10),
+      override("lab", ["lab"], { concurrentBuilds: 4, buildTimeout: "1h30m" }),
+    );
+    const rows = explain(builds, { name: "u", groups: ["course", "lab"] });
+    expect(rows.find((r) => r.limit === "concurrentBuilds")).toMatchObject({
+      value: "1 build",
+      raw: 1,
+      source: { policy: "course", priority: 10 },
+      outranked: [
+        { policy: "lab", priority: 0, value: "4 builds" },
+        { policy: "default", priority: null, value: "2 builds" },
+      ],
+    });
+    expect(rows.find((r) => r.limit === "buildTimeout")).toMatchObject({ value: "15m", raw: 15 * 60_000 });
+    expect(explain(builds, { name: "u", groups: ["lab"] }).find((r) => r.limit === "buildTimeout")?.value).toBe("1h30m");
+    expect(policyExplainText(builds, { name: "u", groups: ["course", "lab"] })).toContain(
+      "  concurrentBuilds: lab (priority 0) would give 4 builds; course wins: higher priority (10 > 0)\n",
     );
   });
 

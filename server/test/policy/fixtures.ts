@@ -16,6 +16,8 @@ limits:
   storage: 2GiB
   cpu: 1
   memory: 2GB
+  concurrentBuilds: 2
+  buildTimeout: 30m
 `;
 
 const dirs: string[] = [];
@@ -43,14 +45,20 @@ export const defaultDoc = {
   data: {
     name: "default",
     appliesTo: { default: true },
-    limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: "2h", storage: "2GiB", cpu: 1, memory: "2GB" },
+    limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: "2h", storage: "2GiB", cpu: 1, memory: "2GB", concurrentBuilds: 2, buildTimeout: "30m" },
   },
 };
 
-/** An override document for `groups`, in policies/<name>.yaml. */
-export function override(name: string, groups: string[], limits: Record<string, unknown>, priority?: number) {
+/** An override document for `groups`, in policies/<name>.yaml; `repositories` is its optional section. */
+export function override(name: string, groups: string[], limits: Record<string, unknown>, priority?: number, repositories?: unknown) {
   return {
     file: `policies/${name}.yaml`,
-    data: { name, appliesTo: { groups }, ...(priority === undefined ? {} : { priority }), limits },
+    data: {
+      name,
+      appliesTo: { groups },
+      ...(priority === undefined ? {} : { priority }),
+      limits,
+      ...(repositories === undefined ? {} : { repositories }),
+    },
   };
 }

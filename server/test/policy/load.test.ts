@@ -2,7 +2,7 @@ import { copyFile, mkdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadPolicyDir, policyCheckReport } from "../../src/policy/index.js";
+import { decide, loadPolicyDir, policyCheckReport } from "../../src/policy/index.js";
 import { DEFAULT_POLICY, policyDir } from "./fixtures.js";
 
 const shippedDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../policies");
@@ -19,7 +19,10 @@ describe("loadPolicyDir", () => {
       storage: 2 * 1024 ** 3,
       cpu: 1,
       memory: 2e9,
+      concurrentBuilds: 2,
+      buildTimeout: 30 * 60_000,
     });
+    expect(set?.defaultPolicy.repositories).toEqual({ privateHosts: false });
   });
 
   it("the shipped example override is itself valid", async () => {
@@ -28,6 +31,39 @@ describe("loadPolicyDir", () => {
     const { set, problems } = await loadPolicyDir(dir);
     expect(problems).toEqual([]);
     expect(set?.overrides.map((p) => p.name)).toEqual(["research"]);
+  });
+
+  it("the shipped Binder course example is valid and restricts its group to the course organisation", async () => {
+    const dir = await policyDir({ "default.yaml": DEFAULT_POLICY });
+    await copyFile(path.join(shippedDir, "examples/binder-course.yaml"), path.join(dir, "binder-course.yaml"));
+    const { set, problems } = await loadPolicyDir(dir);
+    expect(problems).toEqual([]);
+    const student = { name: "sam", groups: ["data101-students"] };
+    const launch = (repository: string) => decide(set!, { action: "repository.launch", user: student, repository });
+    expect(launch("https://github.com/data101-course/week-1").allow).toBe(true);
+    expect(launch("github.com/data101-course/solutions-week-1").reasons.map((r) => r.rule)).toEqual(["repository_denied"]);
+    expect(launch("github.com/someone/else").reasons.map((r) => r.rule)).toEqual(["repository_not_allowed"]);
+    expect(decide(set!, { action: "limits", user: student }).limits).toMatchObject({ concurrentBuilds: 1, buildTimeoutMs: 15 * 60_000 });
+    expect(decide(set!, { action: "repository.launch", user: { name: "bob", groups: [] }, repository: "github.com/someone/else" }).allow).toBe(true);
+  });
+
+  it("checks the build limits: a whole number of builds, a build timeout of more than 0", async () => {
+    const dir = await policyDir({
+      "default.yaml": DEFAULT_POLICY,
+      "a.yaml": "name: a\nappliesTo: { users: [u] }\nlimits: { concurrentBuilds: 1.5, buildTimeout: never }\n",
+      "b.yaml": "name: b\nappliesTo: { users: [u] }\nlimits: { concurrentBuilds: -1, buildTimeout: 0 }\n",
+      "c.yaml": "name: c\nappliesTo: { users: [u] }\nlimits: { concurrentBuilds: '2', buildTimeout: soon }\n",
+      "d.yaml": "name: d\nappliesTo: { users: [u] }\nlimits: { concurrentBuilds: 0, buildTimeout: 1h30m }\n",
+    });
+    const at = (f: string) => path.join(dir, f);
+    expect((await loadPolicyDir(dir)).problems).toEqual([
+      `${at("a.yaml")}: limits.concurrentBuilds: expected a whole number, got 1.5`,
+      `${at("a.yaml")}: limits.buildTimeout: "never" is not a duration of more than 0 (examples: 30m, 1h); builds always have a time limit`,
+      `${at("b.yaml")}: limits.concurrentBuilds: must be at least 0, got -1`,
+      `${at("b.yaml")}: limits.buildTimeout: "0" is not a duration of more than 0 (examples: 30m, 1h); builds always have a time limit`,
+      `${at("c.yaml")}: limits.concurrentBuilds: expected number, got string "2"`,
+      `${at("c.yaml")}: limits.buildTimeout: "soon" is not a duration of more than 0 (examples: 30m, 1h)`,
+    ]);
   });
 
   it("lists every schema problem with its file and field path", async () => {
@@ -61,13 +97,13 @@ colour: blue
         `${f}: appliesTo.groups[1]: expected string, got 7`,
         `${f}: priority: expected number, got string "high"`,
         `${f}: limits.namedservers: unknown field (did you mean "namedServers"?)`,
-        `${f}: colour: unknown field (known fields: name, description, appliesTo, priority, limits)`,
+        `${f}: colour: unknown field (known fields: name, description, appliesTo, priority, limits, repositories)`,
       ]),
     );
     expect(problems).toContain(`${f}: limits.namedServers: expected a whole number, got 2.5`);
     expect(problems).toContain(`${f}: limits.serverNameMaxLength: must be at most 63, got 64`);
     expect(problems).toContain(
-      `${f}: limits.gpu: unknown field (known fields: namedServers, serverNameMaxLength, idleTimeout, storage, cpu, memory)`,
+      `${f}: limits.gpu: unknown field (known fields: namedServers, serverNameMaxLength, idleTimeout, storage, cpu, memory, concurrentBuilds, buildTimeout)`,
     );
     expect(problems).toHaveLength(11);
   });
@@ -86,7 +122,7 @@ colour: blue
     const { problems } = await loadPolicyDir(dir);
     const f = path.join(dir, "default.yaml");
     expect(problems).toContain(`${f}: priority: the default policy has no priority: it is the base that override policies replace`);
-    for (const limit of ["serverNameMaxLength", "idleTimeout", "storage", "cpu", "memory"]) {
+    for (const limit of ["serverNameMaxLength", "idleTimeout", "storage", "cpu", "memory", "concurrentBuilds", "buildTimeout"]) {
       expect(problems).toContain(`${f}: limits.${limit}: the default policy must set every limit`);
     }
     expect(problems.some((p) => p.includes("no default policy"))).toBe(false);

@@ -15,6 +15,8 @@ describe("group overrides and precedence", () => {
       storageBytes: 2 * GiB,
       cpu: 1,
       memoryBytes: 16 * GiB,
+      concurrentBuilds: 2,
+      buildTimeoutMs: 30 * 60_000,
     });
     expect(limitsOf(set, ["other"]).namedServers).toBe(5);
   });
@@ -76,6 +78,24 @@ describe("group overrides and precedence", () => {
       "teaching",
       "default",
     ]);
+  });
+
+  it("resolves the build limits by the same rule: priority first, then the more generous", () => {
+    const set = setOf(
+      defaultDoc,
+      override("course", ["course"], { concurrentBuilds: 1, buildTimeout: "15m" }, 10),
+      override("lab", ["lab"], { concurrentBuilds: 4, buildTimeout: "1h" }),
+      override("lab-long", ["lab"], { buildTimeout: "2h" }),
+      override("kiosk", ["kiosk"], { concurrentBuilds: 0 }),
+    );
+    const of = (groups: string[]) => {
+      const { limits, sources } = resolveLimits(set, { name: "u", groups });
+      return [limits.concurrentBuilds, limits.buildTimeoutMs, sources.concurrentBuilds.policy, sources.buildTimeout.policy];
+    };
+    expect(of([])).toEqual([2, 30 * 60_000, "default", "default"]);
+    expect(of(["kiosk"])).toEqual([0, 30 * 60_000, "kiosk", "default"]); // 0 lowers it: no builds
+    expect(of(["lab"])).toEqual([4, 2 * 3_600_000, "lab", "lab-long"]); // equal priority: the longer timeout
+    expect(of(["lab", "course", "kiosk"])).toEqual([1, 15 * 60_000, "course", "course"]); // priority 10, though less
   });
 
   it("a negative priority loses to priority 0 but still beats the default policy", () => {

@@ -198,8 +198,8 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
 }
 
 /** Reads a server-sent event stream to its end and returns the parsed events. */
-export async function readEvents(base: string, apiPath: string, token: string): Promise<Record<string, unknown>[]> {
-  const res = await fetch(new URL(apiPath, base), { headers: { authorization: `token ${token}` }, signal: AbortSignal.timeout(60_000) });
+export async function readEvents(base: string, apiPath: string, token: string, timeoutMs = 60_000): Promise<Record<string, unknown>[]> {
+  const res = await fetch(new URL(apiPath, base), { headers: { authorization: `token ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
   if (res.status !== 200) throw new Error(`progress stream answered ${res.status}: ${await res.text()}`);
   const text = await res.text();
   return text

@@ -3,6 +3,7 @@ import { ErrorAlert } from "../components/error-alert";
 import { ApiError, signInUrl } from "../lib/api-client";
 import { Link, matchRoute, RouterProvider, ROUTES, usePath, useRouterState, type Route } from "../lib/router";
 import { SignInPage } from "../features/auth";
+import { LaunchPage } from "../features/binder";
 import { SpawnPage, useUser, type User } from "../features/servers";
 import { AppProvider } from "./provider";
 import { Layout } from "./layout";
@@ -20,6 +21,8 @@ function titleOf(route: Route): string {
       return "Administration";
     case "spawn-pending":
       return route.server ? `Server ${route.server}` : "Default server";
+    case "launch":
+      return "Launch";
     case "sign-in":
       return "Sign in";
     case "not-found":
@@ -51,6 +54,8 @@ function Page({ route, user }: { route: Exclude<Route, { page: "sign-in" }>; use
       return user.admin ? <AdminRoute /> : <p>This page is for administrators.</p>;
     case "spawn-pending":
       return <SpawnPage user={route.user} server={route.server} />;
+    case "launch":
+      return <LaunchPage spec={route.spec} search={location.search} />;
     case "not-found":
       return (
         <p>

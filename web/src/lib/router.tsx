@@ -19,6 +19,7 @@ export function spawnPendingPath(user: string, server: string): string {
 export type Route =
   | { page: "home" | "tokens" | "admin" | "sign-in" }
   | { page: "spawn-pending"; user: string; server: string }
+  | { page: "launch"; spec: string }
   | { page: "not-found" };
 
 /** Which page a path shows. */
@@ -28,6 +29,8 @@ export function matchRoute(path: string): Route {
   if (clean === ROUTES.tokens) return { page: "tokens" };
   if (clean === ROUTES.admin) return { page: "admin" };
   if (clean === ROUTES.signIn) return { page: "sign-in" };
+  // BinderHub's launch links: /v2/<provider>/<spec> (the spec keeps its own escaping).
+  if (path.startsWith("/v2/") && path.length > 4) return { page: "launch", spec: path.slice(4) };
   const spawn = /^\/hub\/spawn-pending\/([^/]+)(?:\/([^/]+))?$/.exec(clean);
   if (spawn) {
     try {

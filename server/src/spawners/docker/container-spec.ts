@@ -20,8 +20,10 @@ export interface ContainerInput {
   env: Record<string, string>;
   token: string;
   baseUrl: string;
-  /** The volume's mount point: working directory, HOME and Jupyter's root_dir. */
+  /** Working directory, HOME and Jupyter's root_dir; the volume's mount point unless `storageDir` is set. */
   homeDir: string;
+  /** Where the volume is mounted instead of `homeDir` (a Binder image keeps the repository in the home folder). */
+  storageDir?: string;
   volume: string;
   /** Host path of the hub's Jupyter configuration folder, mounted read-only. */
   hubConfigDir: string;
@@ -73,7 +75,7 @@ export function containerSpec(input: ContainerInput): ContainerCreateOptions {
       // Equal to Memory: no swap on top of the granted memory.
       MemorySwap: memory,
       Mounts: [
-        { Type: "volume", Source: input.volume, Target: input.homeDir },
+        { Type: "volume", Source: input.volume, Target: input.storageDir ?? input.homeDir },
         { Type: "bind", Source: input.hubConfigDir, Target: HUB_CONFIG_TARGET, ReadOnly: true },
       ],
       // The engine's tiny init as PID 1: signals reach Jupyter, exited kernels are reaped.

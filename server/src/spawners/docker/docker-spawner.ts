@@ -157,6 +157,7 @@ export class DockerSpawner implements Spawner {
       token: ctx.token,
       baseUrl: ctx.baseUrl,
       homeDir: shared.homeDir,
+      storageDir: ctx.storageDir,
       volume: name,
       hubConfigDir: shared.hubConfigDir,
       network: shared.network,

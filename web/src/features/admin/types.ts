@@ -7,7 +7,15 @@ export interface PolicySource {
 }
 
 export interface ExplainedLimit {
-  limit: "namedServers" | "serverNameMaxLength" | "idleTimeout" | "storage" | "cpu" | "memory";
+  limit:
+    | "namedServers"
+    | "serverNameMaxLength"
+    | "idleTimeout"
+    | "storage"
+    | "cpu"
+    | "memory"
+    | "concurrentBuilds"
+    | "buildTimeout";
   value: string;
   raw: number | null;
   source: PolicySource;

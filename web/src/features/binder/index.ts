@@ -1,1 +1,2 @@
 export { BinderForm } from "./components/binder-form";
+export { LaunchPage } from "./components/launch-page";

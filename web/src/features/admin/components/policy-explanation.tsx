@@ -9,6 +9,8 @@ const LIMIT_LABEL: Record<ExplainedLimit["limit"], string> = {
   storage: "Storage per server",
   cpu: "CPU per server",
   memory: "Memory per server",
+  concurrentBuilds: "Binder builds at once",
+  buildTimeout: "Binder build time limit",
 };
 
 const describe = (s: PolicySource) => `${s.policy} (${s.file}${s.priority === null ? ", default" : `, priority ${s.priority}`})`;

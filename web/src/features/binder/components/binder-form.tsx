@@ -1,34 +1,72 @@
-import { useId } from "react";
+import { useDeferredValue, useId, useState, type FormEvent } from "react";
+import { ErrorAlert } from "../../../components/error-alert";
+import { useNavigate } from "../../../lib/router";
+import { useLaunchLink } from "../api/get-launch-link";
 
 /**
- * The Binder form: a git repository, a ref and a path to open. Launching needs the builder (issue 5), which this hub
- * does not have yet, so the form is shown disabled with the reason.
+ * The Binder form: a git repository URL (or GitHub `owner/repo`), a branch, tag or commit, and a file or URL path to
+ * open. The hub checks the input as it is typed and answers with the launch link and badge to share; Launch goes to
+ * that link's page, which builds (if needed) and starts the server.
  */
 export function BinderForm() {
   const id = useId();
+  const navigate = useNavigate();
+  const [repo, setRepo] = useState("");
+  const [ref, setRef] = useState("");
+  const [path, setPath] = useState("");
+  const request = useDeferredValue({ repo, ref, path });
+  const link = useLaunchLink(request);
+  const ready = repo.trim() !== "" && link.data !== undefined && !link.isError && !link.isPlaceholderData;
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (ready) navigate(link.data.launch_path);
+  }
+
   return (
-    <form className="card binder" aria-labelledby={`${id}-title`} aria-describedby={`${id}-why`} onSubmit={(e) => e.preventDefault()}>
+    <form className="card binder" aria-labelledby={`${id}-title`} onSubmit={submit} noValidate>
       <h2 id={`${id}-title`}>Launch a repository</h2>
-      <p id={`${id}-why`} className="hint">
-        Launching a server built from a git repository (Binder) is not available on this hub yet.
+      <p className="hint">
+        Builds an environment from the repository's own files (<code>requirements.txt</code>, <code>environment.yml</code>,{" "}
+        <code>Dockerfile</code>, …) — only when its commit changed — and starts it as one of your named servers.
       </p>
-      <fieldset disabled>
-        <label htmlFor={`${id}-repo`}>Git repository URL</label>
-        <input id={`${id}-repo`} name="repo" type="url" placeholder="https://github.com/owner/repo" />
-        <div className="row">
-          <div>
-            <label htmlFor={`${id}-ref`}>Branch, tag or commit</label>
-            <input id={`${id}-ref`} name="ref" placeholder="HEAD" />
-          </div>
-          <div>
-            <label htmlFor={`${id}-path`}>Path to open</label>
-            <input id={`${id}-path`} name="path" placeholder="e.g. index.ipynb" />
-          </div>
+      <label htmlFor={`${id}-repo`}>Git repository URL</label>
+      <input
+        id={`${id}-repo`}
+        name="repo"
+        type="url"
+        inputMode="url"
+        autoComplete="off"
+        spellCheck={false}
+        placeholder="https://github.com/owner/repo"
+        value={repo}
+        aria-invalid={link.isError}
+        onChange={(e) => setRepo(e.target.value)}
+      />
+      <div className="row">
+        <div>
+          <label htmlFor={`${id}-ref`}>Branch, tag or commit</label>
+          <input id={`${id}-ref`} name="ref" autoComplete="off" spellCheck={false} placeholder="HEAD" value={ref} onChange={(e) => setRef(e.target.value)} />
         </div>
-        <button type="submit" className="primary">
-          Launch
-        </button>
-      </fieldset>
+        <div>
+          <label htmlFor={`${id}-path`}>File or URL path to open</label>
+          <input id={`${id}-path`} name="path" autoComplete="off" spellCheck={false} placeholder="e.g. index.ipynb" value={path} onChange={(e) => setPath(e.target.value)} />
+        </div>
+      </div>
+      <ErrorAlert error={repo.trim() ? link.error : null} />
+      {ready && (
+        <div className="share" data-testid="share">
+          <p>
+            <span className="muted">Share this launch link:</span> <code>{link.data.launch_url}</code>
+          </p>
+          <p>
+            <span className="muted">Badge for a README:</span> <code>{link.data.badge_markdown}</code>
+          </p>
+        </div>
+      )}
+      <button type="submit" className="primary" disabled={!ready}>
+        Launch
+      </button>
     </form>
   );
 }

@@ -1,0 +1,166 @@
+/**
+ * Binder launches end to end, with real parts: a real Docker engine and registry (Debian's docker.io and
+ * docker-registry, started by the test setup), the base image made locally (debootstrap), git repositories served
+ * over HTTP by `git http-backend`, and the hub with the Docker spawner. A requirements.txt repository is built,
+ * launched, and its package imported in a kernel through the hub's proxy; the same commit launches again without a
+ * build; a new commit builds again; a broken postBuild fails with its output; bad input of every kind ends in `failed`
+ * with the reason, leaving the user's other servers running.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DockerEngine } from "../support/docker.js";
+import { startBinderHub, type BinderHub } from "../support/binder-hub.js";
+import type { GitServer } from "../support/git-server.js";
+import { readEvents, type TestHub } from "../support/hub.js";
+import { execute, startKernel } from "../support/kernel.js";
+
+const BUILD_MS = 600_000;
+let binder: BinderHub;
+let engine: DockerEngine;
+let git: GitServer;
+let t: TestHub;
+const tokens: Record<string, string> = {};
+
+const LOCKED_POLICY = `name: locked
+appliesTo: { groups: [locked] }
+priority: 10
+limits:
+  buildTimeout: 20s
+repositories:
+  privateHosts: false
+  deny:
+    - pattern: example.org/evil/*
+      reason: known to mine cryptocurrency
+`;
+
+const SLOW_POLICY = `name: slow
+appliesTo: { groups: [slow] }
+priority: 10
+limits:
+  buildTimeout: 15s
+`;
+
+beforeAll(async () => {
+  binder = await startBinderHub({ policies: { "locked.yaml": LOCKED_POLICY, "slow.yaml": SLOW_POLICY } });
+  ({ hub: t, git, engine } = binder);
+  tokens.alice = await t.addUser("alice");
+  tokens.lou = await t.addUser("lou", { groups: ["locked"] });
+  tokens.sam = await t.addUser("sam", { groups: ["slow"] });
+}, BUILD_MS);
+
+afterAll(async () => {
+  await binder?.close();
+}, 120_000);
+
+/** Launches `spec` as `user` through GET /build/<spec>, the stream the launch page follows; every event, in order. */
+async function launch(user: string, spec: string): Promise<{ phase: string; message?: string; url?: string }[]> {
+  return (await readEvents(t.url, `/build/${spec}`, tokens[user]!, BUILD_MS)) as { phase: string; message?: string; url?: string }[];
+}
+
+const gitSpec = (url: string, ref = "main") => `git/${encodeURIComponent(url)}/${encodeURIComponent(ref)}`;
+const phases = (events: { phase: string }[]) => [...new Set(events.map((e) => e.phase))];
+const last = (events: { phase: string; message?: string }[]) => events.at(-1)!;
+
+async function runInServer(user: string, url: string, code: string): Promise<string> {
+  const target = { serverUrl: new URL(url, t.url).toString(), headers: { authorization: `token ${tokens[user]}` } };
+  return execute(target, await startKernel(target), code, 60_000);
+}
+
+describe("a requirements.txt repository", () => {
+  let url: string;
+
+  it("is built, launched, and its package imports in a kernel through the hub's proxy", async () => {
+    ({ url } = await git.createRepo("analysis", {
+      "requirements.txt": "tabulate==0.9.0\n",
+      "notebook.py": "print('hello')\n",
+    }));
+    const events = await launch("alice", gitSpec(url));
+    expect(last(events), JSON.stringify(events.slice(-5))).toMatchObject({ phase: "ready", url: "/user/alice/binder-analysis/" });
+    expect(phases(events)).toEqual(["fetching", "building", "pushing", "built", "launching", "ready"]);
+    const out = await runInServer("alice", "/user/alice/binder-analysis/", "import tabulate, os; print(tabulate.__version__, sorted(os.listdir(os.path.expanduser('~'))))");
+    expect(out).toContain("0.9.0");
+    expect(out).toContain("notebook.py");
+    const alice = await t.api("GET", "users/alice", { token: tokens.alice });
+    expect(alice.body.servers["binder-analysis"].user_options.binder).toMatchObject({ spec: gitSpec(url) });
+  }, BUILD_MS);
+
+  it("launches the same commit again without building", async () => {
+    const before = git.requests();
+    const events = await launch("alice", gitSpec(url));
+    expect(last(events).phase).toBe("ready");
+    expect(phases(events)).not.toContain("building");
+    // The commit was resolved (ls-remote), but nothing was cloned for a build.
+    expect(git.requests() - before).toBeLessThanOrEqual(2);
+  }, BUILD_MS);
+
+  it("builds a new commit again and restarts the server on it", async () => {
+    await git.commit("analysis", { "notebook.py": "print('hello again')\n" });
+    const events = await launch("alice", gitSpec(url));
+    expect(last(events), JSON.stringify(events.slice(-5))).toMatchObject({ phase: "ready" });
+    expect(phases(events)).toContain("building");
+    // Only the code changed: the dependency layers came from the cache.
+    expect(events.some((e) => e.phase === "building" && /Using cache/.test(e.message ?? ""))).toBe(true);
+    expect(await runInServer("alice", "/user/alice/binder-analysis/", "print(open('notebook.py').read())")).toContain("hello again");
+  }, BUILD_MS);
+});
+
+describe("a repository that fails to build", () => {
+  it("ends in `failed` with postBuild's output, and the user's other servers keep running", async () => {
+    const { url } = await git.createRepo("broken", { postBuild: "#!/bin/sh\necho 'POSTBUILD-MARKER: cannot continue'\nexit 1\n" }, { executable: ["postBuild"] });
+    const events = await launch("alice", gitSpec(url));
+    expect(last(events).phase).toBe("failed");
+    expect(last(events).message).toContain("POSTBUILD-MARKER");
+    const alice = await t.api("GET", "users/alice", { token: tokens.alice });
+    expect(Object.keys(alice.body.servers)).toEqual(["binder-analysis"]);
+    expect(alice.body.servers["binder-analysis"].ready).toBe(true);
+  }, BUILD_MS);
+});
+
+describe("a build past its time limit", () => {
+  it("ends in `failed` naming the limit, and leaves no build container behind", async () => {
+    const { url } = await git.createRepo("forever", { postBuild: "#!/bin/sh\necho starting a long job\nsleep 600\n" }, { executable: ["postBuild"] });
+    const started = Date.now();
+    const events = await launch("sam", gitSpec(url));
+    expect(last(events)).toMatchObject({ phase: "failed", message: expect.stringMatching(/time limit of 15 ?s/) });
+    expect(Date.now() - started).toBeLessThan(90_000);
+    const sam = await t.api("GET", "users/sam", { token: tokens.sam });
+    expect(sam.body.servers).toEqual({});
+    // The step's container (running `sleep 600`) was removed with the cancelled build.
+    const running = await engine.docker.listContainers({ all: true });
+    expect(running.filter((c) => /sleep 600|postBuild/.test(c.Command))).toEqual([]);
+  }, BUILD_MS);
+});
+
+describe("bad input", () => {
+  const refusals: [string, string, RegExp][] = [
+    ["a file:// URL", gitSpec("file:///etc/passwd"), /https/],
+    ["an ssh:// URL", gitSpec("ssh://git@example.org/repo.git"), /https/],
+    ["git's ext:: transport", gitSpec("ext::sh -c touch% /tmp/pwned"), /https|URL/],
+    ["credentials in the URL", gitSpec("https://user:secret@example.org/repo.git"), /credentials/],
+    ["an option-like ref", gitSpec("https://example.org/repo.git", "--upload-pack=touch /tmp/pwned"), /ref/],
+  ];
+  for (const [what, spec, reason] of refusals) {
+    it(`refuses ${what}`, async () => {
+      const events = await launch("alice", spec);
+      expect(events).toHaveLength(1);
+      expect(last(events).phase).toBe("failed");
+      expect(last(events).message).toMatch(reason);
+      expect(last(events).message).not.toContain("secret");
+    });
+  }
+
+  it("refuses a ref that does not exist", async () => {
+    const events = await launch("alice", gitSpec(git.urlOf("analysis"), "no-such-branch"));
+    expect(last(events)).toMatchObject({ phase: "failed", message: expect.stringMatching(/ref 'no-such-branch' not found/) });
+  });
+
+  it("refuses a host on a private address when the user's policy forbids them", async () => {
+    const events = await launch("lou", gitSpec(git.urlOf("analysis")));
+    expect(last(events).phase).toBe("failed");
+    expect(last(events).message).toMatch(/127\.0\.0\.1|loopback|private/);
+  });
+
+  it("refuses a repository the policy denies, with its reason", async () => {
+    const events = await launch("lou", gitSpec("https://example.org/evil/miner.git"));
+    expect(last(events)).toMatchObject({ phase: "failed", message: expect.stringContaining("known to mine cryptocurrency") });
+  });
+});
