@@ -25,6 +25,7 @@ export function server(overrides: Partial<Server> = {}): Server {
       idle_timeout: "2h",
     },
     storage_used_bytes: 512 * 1024 ** 2,
+    user_options: {},
     ...overrides,
   };
 }

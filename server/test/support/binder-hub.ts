@@ -32,7 +32,9 @@ repositories:
   privateHosts: true
 `;
 
-export async function startBinderHub(options: { policies?: Record<string, string>; command?: string[] } = {}): Promise<BinderHub> {
+export async function startBinderHub(
+  options: { policies?: Record<string, string>; command?: string[]; builder?: Record<string, unknown> } = {},
+): Promise<BinderHub> {
   const prefix = `gbind-${randomBytes(3).toString("hex")}`;
   const engine = await startDockerEngine();
   const [registry, git] = await Promise.all([startRegistry(), startGitServer()]);
@@ -46,7 +48,7 @@ export async function startBinderHub(options: { policies?: Record<string, string
         startTimeout: "120s",
         docker: { image, command: options.command ?? ["jupyter", "server"], namePrefix: prefix, network: `${prefix}-net` },
       },
-      builder: { enabled: true, registry: { url: registry.url }, imagePrefix: `${prefix}/`, allowHttp: true },
+      builder: { enabled: true, registry: { url: registry.url }, imagePrefix: `${prefix}/`, allowHttp: true, ...options.builder },
     },
   };
   const hub = await startTestHub(hubOptions);

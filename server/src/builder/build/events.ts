@@ -4,9 +4,10 @@
  * messages as a log, which is why every log message ends with a newline, as in BinderHub.
  *
  * A BuildLog keeps the events so that whoever subscribes late (a second launch of the same image, a reconnecting
- * browser) replays them and then follows live, like servers/progress.ts's ProgressLog does for spawns. It ends with
+ * browser) replays them and then follows live, like servers/progress.ts's ProgressLog does for spawns (both are lib/replay-log.ts's ReplayLog). It ends with
  * exactly one terminal event: `built` (or `ready` for a launch log) or `failed` with the reason.
  */
+import { ReplayLog } from "../../lib/replay-log.js";
 
 /** In the order a launch goes through them; `failed` can end any of them. */
 export const BUILD_PHASES = ["waiting", "fetching", "building", "pushing", "built", "launching", "ready", "failed"] as const;
@@ -39,9 +40,7 @@ export interface BuildLogOptions {
   maxMessageLength?: number;
 }
 
-export class BuildLog {
-  readonly events: BuildEvent[] = [];
-  private readonly listeners = new Set<() => void>();
+export class BuildLog extends ReplayLog<BuildEvent> {
   private readonly terminal: ReadonlySet<BuildPhase>;
   private readonly maxEvents: number;
   private readonly maxMessageLength: number;
@@ -52,6 +51,7 @@ export class BuildLog {
   readonly finished: Promise<BuildEvent>;
 
   constructor(options: BuildLogOptions = {}) {
+    super();
     this.terminal = new Set(options.terminal ?? BUILD_TERMINAL);
     this.maxEvents = options.maxEvents ?? 20_000;
     this.maxMessageLength = options.maxMessageLength ?? 4_000;
@@ -59,11 +59,7 @@ export class BuildLog {
   }
 
   get done(): boolean {
-    return this.result !== undefined;
-  }
-
-  get last(): BuildEvent | undefined {
-    return this.events.at(-1);
+    return this.ended;
   }
 
   /** The terminal event, once there is one. */
@@ -88,13 +84,10 @@ export class BuildLog {
     if (this.dropped > 0) {
       const note = `… ${this.dropped} more log lines were not kept\n`;
       this.dropped = 0;
-      this.record({ phase: this.last!.phase, message: note });
+      this.record({ phase: this.last!.phase, message: note }, false);
     }
-    this.record(event);
-    if (terminal) {
-      this.settle(this.events.at(-1)!);
-      this.listeners.clear();
-    }
+    this.record(event, terminal);
+    if (terminal) this.settle(this.events.at(-1)!);
   }
 
   /** Ends the log in `failed`; `error` is kept for callers that need more than the sentence. */
@@ -104,31 +97,12 @@ export class BuildLog {
     this.push({ phase: "failed", message });
   }
 
-  /** Replays past events, then yields new ones until the terminal event (or until `signal` aborts). */
-  async *follow(signal?: AbortSignal): AsyncGenerator<BuildEvent> {
-    let index = 0;
-    for (;;) {
-      while (index < this.events.length) yield this.events[index++]!;
-      if (this.done || signal?.aborted) return;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.listeners.delete(wake);
-          signal?.removeEventListener("abort", wake);
-          resolve();
-        };
-        this.listeners.add(wake);
-        signal?.addEventListener("abort", wake, { once: true });
-      });
-    }
-  }
-
-  private record(event: BuildEvent): void {
+  private record(event: BuildEvent, terminal: boolean): void {
     const message = event.message;
     const stored =
       message !== undefined && message.length > this.maxMessageLength
         ? { ...event, message: `${message.slice(0, this.maxMessageLength)}… (cut)\n` }
         : { ...event };
-    this.events.push(stored);
-    for (const listener of [...this.listeners]) listener();
+    this.append(stored, terminal);
   }
 }

@@ -26,6 +26,8 @@ export interface Server {
   last_error: string | null;
   limits: Limits;
   storage_used_bytes: number | null;
+  /** Includes `binder` ({ spec, repoUrl, commit, image }) for a server launched from a repository. */
+  user_options: { binder?: { spec: string; repoUrl: string; commit: string; image: string } } & Record<string, unknown>;
 }
 
 export interface User {

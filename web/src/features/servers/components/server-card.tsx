@@ -41,6 +41,14 @@ export function ServerCard({ user, server, onStarted }: ServerCardProps) {
         <dd>
           <StorageMeter used={server.storage_used_bytes} limit={server.limits.storage_bytes} label={server.limits.storage} />
         </dd>
+        {server.user_options.binder && (
+          <>
+            <dt>Repository</dt>
+            <dd>
+              <code>{server.user_options.binder.repoUrl}</code> at <code>{server.user_options.binder.commit.slice(0, 12)}</code>
+            </dd>
+          </>
+        )}
         <dt>URL</dt>
         <dd>
           <code>{server.url}</code>
