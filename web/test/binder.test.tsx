@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { BinderForm } from "../src/features/binder";
+import { BinderForm, BinderSection } from "../src/features/binder";
 import { EMPTY_BUILD, foldBuild } from "../src/features/binder/api/use-build-stream";
 import { landingUrl, targetFromSearch } from "../src/features/binder/landing";
 import { matchRoute } from "../src/lib/router";
@@ -71,3 +71,16 @@ describe("the Binder form", () => {
     expect((screen.getByRole("button", { name: "Launch" }) as HTMLButtonElement).disabled).toBe(true);
   });
 });
+
+describe("the Binder section of Home", () => {
+  it("says so when the hub does not launch repositories, and shows the form when it does", async () => {
+    vi.stubGlobal("fetch", jsonFetch({ "/hub/api/binder": { body: { enabled: false } } }).fetch);
+    const off = renderWithProviders(<BinderSection />);
+    expect((await screen.findByText(/does not launch git repositories/)).textContent).toContain("builder.enabled");
+    off.unmount();
+    vi.stubGlobal("fetch", jsonFetch({ "/hub/api/binder": { body: { enabled: true } } }).fetch);
+    renderWithProviders(<BinderSection />);
+    await screen.findByLabelText("Git repository URL");
+  });
+});
+

@@ -1,5 +1,6 @@
 /**
- * GET /hub/api/binder/launch-link: what the dashboard's Binder form launches. The hub parses what was pasted (a
+ * GET /hub/api/binder: whether Binder launches are enabled. GET /hub/api/binder/launch-link: what the dashboard's
+ * Binder form launches. The hub parses what was pasted (a
  * repository page URL, `owner/repo`, any git URL) with the same rules and policies as a launch, so the form shows a
  * refusal before anything starts, and answers with the shareable launch link and README badge.
  */
@@ -20,6 +21,11 @@ const linkQuery = z.object({
 
 export function binderApiRouter(ctx: HubContext): Router {
   const router = Router();
+  // Whether this hub launches repositories (the dashboard shows its Binder form only then).
+  router.get("/binder", (req, res) => {
+    principalOf(req);
+    res.json({ enabled: ctx.binder !== undefined });
+  });
   router.get("/binder/launch-link", async (req, res) => {
     const principal = principalOf(req);
     if (!ctx.binder) throw new NotFoundError("Binder launches are not enabled on this hub (builder.enabled)");

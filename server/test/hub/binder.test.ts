@@ -58,7 +58,7 @@ async function launch(user: string, spec: string): Promise<{ phase: string; mess
 
 const gitSpec = (url: string, ref = "main") => `git/${encodeURIComponent(url)}/${encodeURIComponent(ref)}`;
 const phases = (events: { phase: string }[]) => [...new Set(events.map((e) => e.phase))];
-const last = (events: { phase: string; message?: string }[]) => events.at(-1)!;
+const last = (events: { phase: string; message?: string; url?: string }[]) => events.at(-1)!;
 
 async function runInServer(user: string, url: string, code: string): Promise<string> {
   const target = { serverUrl: new URL(url, t.url).toString(), headers: { authorization: `token ${tokens[user]}` } };
@@ -103,6 +103,20 @@ describe("a requirements.txt repository", () => {
   }, BUILD_MS);
 });
 
+describe("a repository with its own Dockerfile", () => {
+  it("is built from that Dockerfile as it is, and launched", async () => {
+    const { url } = await git.createRepo("own-dockerfile", {
+      Dockerfile: `FROM ${binder.serverImage}\nRUN echo built-from-the-repository > /home/jovyan/marker.txt\n`,
+    });
+    const events = await launch("alice", gitSpec(url));
+    expect(last(events), JSON.stringify(events.slice(-5))).toMatchObject({ phase: "ready" });
+    expect(events.some((e) => /buildpack: dockerfile/.test(e.message ?? ""))).toBe(true);
+    const server = last(events).url!;
+    const file = await fetch(new URL(`${server}api/contents/marker.txt?content=1`, t.url), { headers: { authorization: `token ${tokens.alice}` } });
+    expect(((await file.json()) as { content: string }).content).toBe("built-from-the-repository\n");
+  }, BUILD_MS);
+});
+
 describe("a repository that fails to build", () => {
   it("ends in `failed` with postBuild's output, and the user's other servers keep running", async () => {
     const { url } = await git.createRepo("broken", { postBuild: "#!/bin/sh\necho 'POSTBUILD-MARKER: cannot continue'\nexit 1\n" }, { executable: ["postBuild"] });
@@ -110,7 +124,7 @@ describe("a repository that fails to build", () => {
     expect(last(events).phase).toBe("failed");
     expect(last(events).message).toContain("POSTBUILD-MARKER");
     const alice = await t.api("GET", "users/alice", { token: tokens.alice });
-    expect(Object.keys(alice.body.servers)).toEqual(["binder-analysis"]);
+    expect(Object.keys(alice.body.servers)).not.toContain(expect.stringMatching(/^binder-broken/));
     expect(alice.body.servers["binder-analysis"].ready).toBe(true);
   }, BUILD_MS);
 });

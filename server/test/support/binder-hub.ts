@@ -11,6 +11,8 @@ import { startTestHub, type TestHub, type TestHubOptions } from "./hub.js";
 
 export interface BinderHub {
   hub: TestHub;
+  /** The image non-Binder servers run (jupyter-server on the base image, user 1000). */
+  serverImage: string;
   git: GitServer;
   engine: DockerEngine;
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startBinderHub(
   const hub = await startTestHub(hubOptions);
   return {
     hub,
+    serverImage: image,
     git,
     engine,
     async close() {

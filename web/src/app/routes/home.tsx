@@ -1,11 +1,11 @@
-import { BinderForm } from "../../features/binder";
+import { BinderSection } from "../../features/binder";
 import { ServerList, type User } from "../../features/servers";
 
 export function HomeRoute({ user }: { user: User }) {
   return (
     <>
       <ServerList user={user} />
-      <BinderForm />
+      <BinderSection />
     </>
   );
 }

@@ -1,2 +1,2 @@
-export { BinderForm } from "./components/binder-form";
+export { BinderForm, BinderSection } from "./components/binder-form";
 export { LaunchPage } from "./components/launch-page";

@@ -1,7 +1,24 @@
 import { useDeferredValue, useId, useState, type FormEvent } from "react";
 import { ErrorAlert } from "../../../components/error-alert";
 import { useNavigate } from "../../../lib/router";
+import { useBinderStatus } from "../api/get-binder-status";
 import { useLaunchLink } from "../api/get-launch-link";
+
+/** The Binder form when the hub launches repositories; a sentence saying so when it does not. */
+export function BinderSection() {
+  const status = useBinderStatus();
+  if (status.data?.enabled) return <BinderForm />;
+  if (!status.data) return null;
+  return (
+    <section className="card binder" aria-labelledby="binder-off-title">
+      <h2 id="binder-off-title">Launch a repository</h2>
+      <p className="muted">
+        This hub does not launch git repositories (Binder). An administrator can turn it on: <code>builder.enabled</code>{" "}
+        with the Docker spawner.
+      </p>
+    </section>
+  );
+}
 
 /**
  * The Binder form: a git repository URL (or GitHub `owner/repo`), a branch, tag or commit, and a file or URL path to
