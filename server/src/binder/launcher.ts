@@ -14,6 +14,7 @@ import {
   type RepoSpec,
   type RepoUrlRules,
 } from "../builder/index.js";
+import type { BuildLimits } from "../builder/build/build-queue.js";
 import type { BuildEvent } from "../builder/build/events.js";
 import type { BuilderConfig } from "../config/builder-schema.js";
 import { HubError, PolicyDenied } from "../errors.js";
@@ -32,7 +33,7 @@ export interface ImageSource {
       spec: RepoSpec;
       commit: string;
       image: string;
-      limits: { concurrentBuilds: number; buildTimeoutMs: number };
+      limits: BuildLimits;
       rules: Pick<RepoUrlRules, "allowHttp" | "allowPrivateHosts">;
     },
     signal: AbortSignal,
@@ -90,7 +91,17 @@ export class BinderLauncher {
     const limits = policy.limitsFor(policyUser);
     let built = false;
     for await (const event of images.ensureImage(
-      { user: user.name, spec, commit, image, limits: { concurrentBuilds: limits.concurrentBuilds, buildTimeoutMs: limits.buildTimeoutMs }, rules },
+      {
+        user: user.name,
+        spec,
+        commit,
+        image,
+        limits: {
+          buildTimeoutMs: limits.buildTimeoutMs,
+          admit: (builds) => policy.mayLaunchRepository(policyUser, spec.repoUrl, { builds }).reasons,
+        },
+        rules,
+      },
       signal,
     )) {
       yield event;

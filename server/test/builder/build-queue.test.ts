@@ -4,14 +4,30 @@
  * BuildService where a checkout is not needed. Also the pure helpers: .dockerignore, push summaries, git progress.
  */
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { PolicyDenied } from "../../src/errors.js";
-import { BuildLog, BuildQueue, formatDuration, type BuildEvent, type BuildTask } from "../../src/builder/build/index.js";
+import { BuildLog, BuildQueue, formatDuration, type BuildEvent, type BuildLimits, type BuildTask } from "../../src/builder/build/index.js";
+import { decide } from "../../src/policy/index.js";
+import { DEFAULT_POLICY, setOf } from "../policy/fixtures.js";
 import { keepBuildFiles, parseDockerignore, PatternMatcher } from "../../src/builder/build/dockerignore.js";
 import { PushProgress } from "../../src/builder/build/push-progress.js";
 import { progressFilter } from "../../src/builder/build/checkout.js";
 import { parseChallenge, parseImageReference } from "../../src/builder/build/registry.js";
 
-const limits = { concurrentBuilds: 2, buildTimeoutMs: 60_000, policy: "default" };
+/**
+ * Limits whose `admit` is the policy engine's own concurrentBuilds rule (the real decide(), on a default policy
+ * allowing `concurrentBuilds`), so the queue is tested with the rule it asks in the hub.
+ */
+function limitsAllowing(concurrentBuilds: number, user = "alice"): BuildLimits {
+  const data = parse(DEFAULT_POLICY) as { limits: Record<string, unknown> };
+  const set = setOf({ file: "default.yaml", data: { ...data, limits: { ...data.limits, concurrentBuilds } } });
+  return {
+    buildTimeoutMs: 60_000,
+    admit: (builds) => decide(set, { action: "repository.launch", user: { name: user, groups: [] }, repository: "example.org/r", current: { builds } }).reasons,
+  };
+}
+
+const limits = limitsAllowing(2);
 
 /** A build that runs until told to finish (or fail), recording what it was asked to do. */
 class FakeBuildBackend {
@@ -172,16 +188,16 @@ describe("BuildQueue", () => {
   it("refuses a user's build past their policy's concurrentBuilds, naming the limit", async () => {
     const fake = new FakeBuildBackend();
     const queue = new BuildQueue({ maxConcurrentBuilds: 4 });
-    const one = { ...limits, concurrentBuilds: 1 };
+    const one = limitsAllowing(1);
     queue.ensure(fake.task("r/a:1", "alice", one));
     await tick();
-    expect(queue.canStart("alice", one)).toMatchObject({ rule: "concurrent_builds", limit: 1, value: 1 });
-    expect(queue.canStart("bob", one)).toBeUndefined();
+    expect(queue.buildsOf("alice")).toBe(1);
+    expect(queue.buildsOf("bob")).toBe(0);
     const refused = queue.ensure(fake.task("r/b:1", "alice", one));
     const end = await refused.finished;
     expect(end).toEqual({
       phase: "failed",
-      message: "alice already has 1 build running or waiting; policy `default` allows 1 at a time\n",
+      message: "alice already has 1 build running or queued; policy `default` allows 1\n",
     });
     expect(refused.error).toBeInstanceOf(PolicyDenied);
     // Joining someone else's build of the same image starts nothing, so no limit applies.

@@ -39,12 +39,20 @@ limits:
   buildTimeout: 15s
 `;
 
+const NO_BUILDS_POLICY = `name: no-builds
+appliesTo: { groups: [visitors] }
+priority: 10
+limits:
+  concurrentBuilds: 0
+`;
+
 beforeAll(async () => {
-  binder = await startBinderHub({ policies: { "locked.yaml": LOCKED_POLICY, "slow.yaml": SLOW_POLICY } });
+  binder = await startBinderHub({ policies: { "locked.yaml": LOCKED_POLICY, "slow.yaml": SLOW_POLICY, "no-builds.yaml": NO_BUILDS_POLICY } });
   ({ hub: t, git, engine } = binder);
   tokens.alice = await t.addUser("alice");
   tokens.lou = await t.addUser("lou", { groups: ["locked"] });
   tokens.sam = await t.addUser("sam", { groups: ["slow"] });
+  tokens.vic = await t.addUser("vic", { groups: ["visitors"] });
 }, BUILD_MS);
 
 afterAll(async () => {
@@ -100,6 +108,17 @@ describe("a requirements.txt repository", () => {
     // Only the code changed: the dependency layers came from the cache.
     expect(events.some((e) => e.phase === "building" && /Using cache/.test(e.message ?? ""))).toBe(true);
     expect(await runInServer("alice", "/user/alice/binder-analysis/", "print(open('notebook.py').read())")).toContain("hello again");
+  }, BUILD_MS);
+});
+
+describe("a user whose policy allows no builds", () => {
+  it("launches an image that is already built, and is refused a build with the policy's reason", async () => {
+    const built = await launch("vic", gitSpec(git.urlOf("analysis")));
+    expect(last(built), JSON.stringify(built.slice(-3))).toMatchObject({ phase: "ready", url: "/user/vic/binder-analysis/" });
+    expect(phases(built)).not.toContain("building");
+    const { url } = await git.createRepo("unbuilt", { "requirements.txt": "tabulate==0.9.0\n", "README.md": "never built\n" });
+    const refused = await launch("vic", gitSpec(url));
+    expect(last(refused)).toMatchObject({ phase: "failed", message: expect.stringContaining("policy `no-builds` allows vic no Binder builds") });
   }, BUILD_MS);
 });
 

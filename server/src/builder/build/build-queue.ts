@@ -1,8 +1,9 @@
 /**
  * Which builds run now. Builds are expensive (CPU, disk, network), so the hub runs at most `maxConcurrentBuilds` at
  * once and queues the rest in arrival order, telling each queued build where it stands ("2 builds ahead of this
- * one"). On top of that each user's policy caps their own builds (`concurrentBuilds`, running or queued), and each
- * build has the starter's policy `buildTimeout`, counted from the moment it leaves the queue.
+ * one"). On top of that each user's policy caps their own builds (the policy engine's `concurrentBuilds` rule, asked
+ * with the number running or queued), and each build has the starter's policy `buildTimeout`, counted from the moment
+ * it leaves the queue.
  *
  * A build is identified by its image: asking for an image that is being checked or built joins that build's log,
  * whoever asked first, so two launches of one commit build once. The build is cancelled only when everybody who
@@ -13,12 +14,13 @@ import { abortReason, BuildFailedError, timeoutError } from "./errors.js";
 import { BUILD_TERMINAL, BuildLog, type BuildEvent, type EmitBuildEvent } from "./events.js";
 
 export interface BuildLimits {
-  /** The user's policy `concurrentBuilds`: their builds running or waiting at once. */
-  concurrentBuilds: number;
   /** The user's policy `buildTimeout`, in milliseconds. */
   buildTimeoutMs: number;
-  /** The policy these limits come from, named in a refusal. */
-  policy?: string;
+  /**
+   * The policy's answer to "may this user start a build while `builds` of theirs are running or waiting?": no
+   * reasons when they may (PolicyEngine.mayLaunchRepository with `current.builds`, which owns `concurrentBuilds`).
+   */
+  admit(builds: number): PolicyReason[];
 }
 
 export interface BuildTask {
@@ -121,18 +123,9 @@ export class BuildQueue {
     return this.builds.get(image)?.log;
   }
 
-  /** Whether `user` may start another build under `limits`; the policy's reason when not. */
-  canStart(user: string, limits: BuildLimits): PolicyReason | undefined {
-    const mine = [...this.builds.values()].filter(
-      (e) => e.task.user === user && (e.state === "queued" || e.state === "running"),
-    ).length;
-    if (mine < limits.concurrentBuilds) return undefined;
-    const policy = limits.policy ? `policy \`${limits.policy}\`` : "the policy";
-    const message =
-      limits.concurrentBuilds <= 0
-        ? `${user} may not build images: ${policy} allows no builds`
-        : `${user} already has ${mine} ${mine === 1 ? "build" : "builds"} running or waiting; ${policy} allows ${limits.concurrentBuilds} at a time`;
-    return { rule: "concurrent_builds", policy: limits.policy ?? "", message, limit: limits.concurrentBuilds, value: mine };
+  /** How many of `user`'s builds are running or waiting. */
+  buildsOf(user: string): number {
+    return [...this.builds.values()].filter((e) => e.task.user === user && (e.state === "queued" || e.state === "running")).length;
   }
 
   get running(): number {
@@ -156,8 +149,8 @@ export class BuildQueue {
         log.push({ phase: "built", imageName: task.image, message: `Found ${task.image} in the registry: nothing to build\n` });
         return;
       }
-      const refusal = this.canStart(task.user, task.limits);
-      if (refusal) throw new PolicyDenied([refusal]);
+      const refusals = task.limits.admit(this.buildsOf(task.user));
+      if (refusals.length > 0) throw new PolicyDenied(refusals);
       await this.slot(entry);
       const limit = task.limits.buildTimeoutMs;
       timer = setTimeout(() => entry.controller.abort(timeoutError(limit)), limit);
