@@ -60,16 +60,21 @@ export class BinderLauncher {
 
   /** Launches the repository named by `specPath` (e.g. "gh/owner/repo/main", still percent-encoded) for `userName`. */
   async *launch(userName: string, specPath: string, signal: AbortSignal): AsyncGenerator<BuildEvent> {
+    const log = this.deps.logger;
+    let end: BuildEvent | undefined;
     try {
-      yield* this.run(userName, specPath, signal);
+      for await (const event of this.run(userName, specPath, signal)) yield (end = event);
     } catch (err) {
       if (signal.aborted) return;
       if (err instanceof HubError) {
-        yield { phase: "failed", message: err instanceof PolicyDenied ? err.reasons.map((r) => r.message).join(" ") : err.message };
-        return;
+        yield (end = { phase: "failed", message: err instanceof PolicyDenied ? err.reasons.map((r) => r.message).join(" ") : err.message });
+      } else {
+        log.error({ err, user: userName, spec: loggable(specPath) }, "binder launch failed unexpectedly");
+        yield (end = { phase: "failed", message: "The launch failed because of an error in the hub; an administrator can find it in the hub's log." });
       }
-      this.deps.logger.error({ err, user: userName, spec: specPath }, "binder launch failed unexpectedly");
-      yield { phase: "failed", message: "The launch failed because of an error in the hub; an administrator can find it in the hub's log." };
+    } finally {
+      const outcome = signal.aborted && end?.phase !== "ready" ? "abandoned" : end?.phase;
+      log.info({ user: userName, spec: loggable(specPath), outcome, reason: end?.phase === "failed" ? end.message : undefined }, "binder launch");
     }
   }
 
@@ -131,7 +136,8 @@ export class BinderLauncher {
     const name = previous?.name ?? binderServerName(spec, existing.map((s) => s.name), maxLength);
 
     if (previous && previous.status !== "stopped") {
-      if (previous.binder?.image === origin.image && previous.status === "running") {
+      // Already running (or starting) this very image: follow it rather than start it again.
+      if (previous.binder?.image === origin.image && (previous.status === "running" || previous.status === "pending")) {
         yield* follow(servers, user, name, signal);
         return;
       }
@@ -167,4 +173,18 @@ function binderOf(userOptions: string): BinderOrigin | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The spec as it may appear in the log: decoded for reading, with any `user:password@` someone pasted (refused, but
+ * still a secret) replaced.
+ */
+export function loggable(specPath: string): string {
+  let text = specPath;
+  try {
+    text = decodeURIComponent(specPath);
+  } catch {
+    // Not valid percent-encoding: log it as it came (minus credentials).
+  }
+  return text.replace(/\/\/[^/@\s]*@/g, "//***@");
 }

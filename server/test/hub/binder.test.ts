@@ -19,6 +19,7 @@ let engine: DockerEngine;
 let git: GitServer;
 let t: TestHub;
 const tokens: Record<string, string> = {};
+const logLines: string[] = [];
 
 const LOCKED_POLICY = `name: locked
 appliesTo: { groups: [locked] }
@@ -47,7 +48,7 @@ limits:
 `;
 
 beforeAll(async () => {
-  binder = await startBinderHub({ policies: { "locked.yaml": LOCKED_POLICY, "slow.yaml": SLOW_POLICY, "no-builds.yaml": NO_BUILDS_POLICY } });
+  binder = await startBinderHub({ logLines, policies: { "locked.yaml": LOCKED_POLICY, "slow.yaml": SLOW_POLICY, "no-builds.yaml": NO_BUILDS_POLICY } });
   ({ hub: t, git, engine } = binder);
   tokens.alice = await t.addUser("alice");
   tokens.lou = await t.addUser("lou", { groups: ["locked"] });
@@ -180,6 +181,13 @@ describe("bad input", () => {
       expect(last(events).message).not.toContain("secret");
     });
   }
+
+  it("never writes a pasted password to the hub's log", () => {
+    const logged = logLines.join("\n");
+    expect(logged).toContain('"msg":"binder launch"');
+    expect(logged).toContain("//***@example.org");
+    expect(logged).not.toContain("secret");
+  });
 
   it("refuses a ref that does not exist", async () => {
     const events = await launch("alice", gitSpec(git.urlOf("analysis"), "no-such-branch"));

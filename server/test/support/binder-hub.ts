@@ -35,7 +35,7 @@ repositories:
 `;
 
 export async function startBinderHub(
-  options: { policies?: Record<string, string>; command?: string[]; builder?: Record<string, unknown> } = {},
+  options: { policies?: Record<string, string>; command?: string[]; builder?: Record<string, unknown>; logLines?: string[] } = {},
 ): Promise<BinderHub> {
   const prefix = `gbind-${randomBytes(3).toString("hex")}`;
   const engine = await startDockerEngine();
@@ -43,6 +43,7 @@ export async function startBinderHub(
   await ensureBaseImage(engine);
   const image = await ensureTestServerImage(engine);
   const hubOptions: TestHubOptions = {
+    logLines: options.logLines,
     policies: { "default.yaml": BINDER_DEFAULT_POLICY, ...options.policies },
     config: {
       spawner: {
@@ -50,6 +51,7 @@ export async function startBinderHub(
         startTimeout: "120s",
         docker: { image, command: options.command ?? ["jupyter", "server"], namePrefix: prefix, network: `${prefix}-net` },
       },
+      ...(options.logLines ? { logging: { level: "info" as const } } : {}),
       builder: { enabled: true, registry: { url: registry.url }, imagePrefix: `${prefix}/`, allowHttp: true, ...options.builder },
     },
   };
