@@ -112,7 +112,9 @@ async function waitReady(
     if (await fetchStatus(endpoint.url, baseUrl, token, 1000)) return;
     const poll = await spawner.poll();
     if (!poll.running) {
-      throw new SpawnError("exited", `the Jupyter server exited during start (exit code ${poll.exitCode ?? "unknown"}); see the server log`);
+      const tail = await spawner.recentLog();
+      const exited = `the Jupyter server exited during start (exit code ${poll.exitCode ?? "unknown"})`;
+      throw new SpawnError("exited", tail.length ? [`${exited}. Last lines of its log:`, ...tail].join("\n") : `${exited}; it wrote nothing to its log`);
     }
     await sleep(Math.min(50 * 2 ** attempt, 500), signal);
   }

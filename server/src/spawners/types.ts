@@ -86,6 +86,11 @@ export interface Spawner {
   restore(state: BackendState): void;
   /** Deletes the server's storage for good (after stop). Idempotent. */
   removeStorage(): Promise<void>;
+  /**
+   * The last lines the server process wrote during the current start (its token masked), for a failure message when
+   * it exits before it is ready; empty when there are none or they cannot be read.
+   */
+  recentLog(): Promise<string[]>;
   /** Bytes used by the server's storage, or undefined when unknown. */
   storageUsed(): Promise<number | undefined>;
   /** How the limits are enforced on this machine. */

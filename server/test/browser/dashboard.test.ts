@@ -193,6 +193,7 @@ describe("a start that fails", () => {
       const reason = page.locator("section.spawn").getByRole("alert");
       await reason.waitFor({ timeout: 30_000 });
       expect(await reason.textContent()).toMatch(/^Spawn failed: .*exit(?:ed with)? code 3/);
+      expect(await reason.textContent()).toContain("no kernel for you"); // the last lines of its log
       await page.getByRole("heading", { name: "The default server did not start" }).waitFor();
       await page.getByRole("button", { name: "Try again" }).waitFor();
       await shot(page, "spawn-failed");

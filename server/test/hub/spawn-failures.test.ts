@@ -44,6 +44,17 @@ describe("a spawn that fails", () => {
     await expectNothingLeft(t, "dora", "broken");
   });
 
+  it("reports a server that exits later in its start with the last lines of its log, and rolls back", async () => {
+    t = await startTestHub({
+      config: { spawner: { local: { command: ["/bin/sh", "-c", "sleep 3; echo 'ImportError: no module named lab' >&2; exit 5", "sh"] } } },
+    });
+    const token = await t.addUser("erin");
+    const res = await t.api("POST", "users/erin/servers/late", { token });
+    expect(res.status).toBe(500);
+    expect(res.body.message).toMatch(/exited during start \(exit code 5\)\. Last lines of its log:\n.*ImportError: no module named lab/);
+    await expectNothingLeft(t, "erin", "late");
+  });
+
   it("times out a server that never becomes ready, kills it and rolls back", async () => {
     const marker = `never-ready-${process.pid}-${Date.now()}`;
     t = await startTestHub({

@@ -81,6 +81,8 @@ export class DockerSpawner implements Spawner {
   private current: DockerState | undefined;
   private stopping: Promise<void> | undefined;
   private lastEnforcement: Enforcement | undefined;
+  /** The token to mask in the container's output (recentLog); known only to the hub process that started it. */
+  private startToken: string | undefined;
 
   constructor(
     private readonly shared: DockerShared,
@@ -90,11 +92,18 @@ export class DockerSpawner implements Spawner {
     this.layout = serverLayout(shared.storageRoot, identity);
   }
 
+  async recentLog(): Promise<string[]> {
+    const id = this.current?.containerId;
+    if (!id || this.startToken === undefined) return [];
+    return logTail(this.shared.docker.getContainer(id), this.startToken).catch(() => []);
+  }
+
   private get logFields() {
     return { user: this.identity.user, server: this.identity.serverName, container: this.name };
   }
 
   async start(ctx: SpawnContext, signal: AbortSignal, onProgress: (p: SpawnProgress) => void): Promise<Endpoint> {
+    this.startToken = ctx.token;
     if (ctx.user !== this.identity.user || ctx.serverName !== this.identity.serverName) {
       throw new Error(`spawn context is for ${ctx.user}/${ctx.serverName}, not ${this.identity.user}/${this.identity.serverName}`);
     }

@@ -99,6 +99,8 @@ export class LocalSpawner implements Spawner {
   private child: ChildProcess | undefined;
   private stopping: Promise<void> | undefined;
   private lastEnforcement: Enforcement | undefined;
+  /** Where this start's output begins in the log, and the token to mask in it (recentLog). */
+  private startLog: { offset: number; token: string } | undefined;
 
   constructor(
     private readonly shared: LocalShared,
@@ -188,6 +190,7 @@ export class LocalSpawner implements Spawner {
       onProgress({ progress: 40, message: `Starting Jupyter server on port ${port}` });
       const argv = [exe, ...cmdArgs, ...hubOptions(ctx.baseUrl, port, layout.workdir), ...shared.args];
       const { fd, offset } = await openLog(layout.log);
+      this.startLog = { offset, token: ctx.token };
       logLine(fd, `starting ${argv.join(" ")}`);
       const child = await launch(limits.cgroup ? wrapInCgroup(limits.cgroup, argv) : argv, env, layout.workdir, fd);
       const stat = await readStat(child.pid!);
@@ -234,6 +237,11 @@ export class LocalSpawner implements Spawner {
       onProgress({ progress: 80, message: `${done} on port ${port}` });
       return { url: `http://127.0.0.1:${port}` };
     }
+  }
+
+  async recentLog(): Promise<string[]> {
+    if (!this.startLog) return [];
+    return logTail(this.layout.log, this.startLog.offset, this.startLog.token).catch(() => []);
   }
 
   private storageMessage(ctx: SpawnContext): string {
