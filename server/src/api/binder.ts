@@ -6,7 +6,7 @@
  */
 import { Router } from "express";
 import { z } from "zod";
-import { badgeMarkdown, launchPath, parsePastedRepo } from "../builder/index.js";
+import { badgeMarkdown, formTarget, launchPath, parsePastedRepo } from "../builder/index.js";
 import { NotFoundError, PolicyDenied } from "../errors.js";
 import type { HubContext } from "../hub/context.js";
 import { parseOr400 } from "../http/validate.js";
@@ -35,16 +35,7 @@ export function binderApiRouter(ctx: HubContext): Router {
     const pasted = parsePastedRepo(q.repo, q.ref, ctx.binder.urlRules(policyUser));
     const decision = ctx.policy.mayLaunchRepository(policyUser, pasted.spec.repoUrl);
     if (!decision.allow) throw new PolicyDenied(decision.reasons);
-    const path = q.path?.trim();
-    const target = path
-      ? path.startsWith("/")
-        ? { urlpath: path.slice(1) }
-        : { labpath: path }
-      : pasted.filepath
-        ? { labpath: pasted.filepath }
-        : pasted.urlpath
-          ? { urlpath: `lab/tree/${pasted.urlpath}` }
-          : {};
+    const target = formTarget(q.path, pasted);
     const base = ctx.config.hub.publicUrl ?? `${req.protocol}://${req.get("host")}`;
     const launch = launchPath(pasted.spec, target);
     const launchUrl = new URL(launch, base).toString();

@@ -21,7 +21,8 @@ import { HubError, PolicyDenied } from "../errors.js";
 import type { Logger } from "../lib/logger.js";
 import type { PolicyEngine } from "../policy/index.js";
 import type { Servers } from "../servers/service.js";
-import { BINDER_OPTION, type BinderOrigin } from "../servers/types.js";
+import { binderOriginOf } from "../servers/persisted-state.js";
+import type { BinderOrigin } from "../servers/types.js";
 import type { Users } from "../users/service.js";
 import { registryImage } from "./registry-image.js";
 
@@ -130,7 +131,7 @@ export class BinderLauncher {
     signal: AbortSignal,
   ): AsyncGenerator<BuildEvent> {
     const { servers, policy, users } = this.deps;
-    const existing = user.servers.map((s) => ({ name: s.name, status: s.status, binder: binderOf(s.userOptions) }));
+    const existing = user.servers.map((s) => ({ name: s.name, status: s.status, binder: binderOriginOf(s.userOptions) }));
     const previous = existing.find((s) => s.name !== "" && s.binder?.repoUrl === origin.repoUrl);
     const maxLength = policy.limitsFor({ name: user.name, groups: users.groupsOf(user) }).serverNameMaxLength;
     const name = previous?.name ?? binderServerName(spec, existing.map((s) => s.name), maxLength);
@@ -166,14 +167,6 @@ async function* follow(servers: Servers, user: Awaited<ReturnType<Users["get"]>>
   }
 }
 
-function binderOf(userOptions: string): BinderOrigin | undefined {
-  try {
-    const value = (JSON.parse(userOptions) as Record<string, unknown>)[BINDER_OPTION];
-    return value && typeof value === "object" ? (value as BinderOrigin) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The spec as it may appear in the log: decoded for reading, with any `user:password@` someone pasted (refused, but

@@ -6,7 +6,7 @@ export * from "./repo-spec.js";
 export { parseSpec, parseSpecPath, specFor, isProvider } from "./spec.js";
 export { parsePastedRepo } from "./paste.js";
 export type { PastedRepo } from "./paste.js";
-export { launchPath, launchUrl, badgeMarkdown } from "./launch-link.js";
+export { launchPath, launchUrl, badgeMarkdown, formTarget } from "./launch-link.js";
 export type { LaunchTarget } from "./launch-link.js";
 export { checkRepoUrl } from "./repo-url.js";
 export { checkRef, isCommitId, refProblems } from "./git-ref.js";

@@ -2,6 +2,7 @@
  * Shareable launch links and badges, BinderHub-compatible: `/v2/<spec>` starts a build-and-launch, and `urlpath`
  * (or `labpath`, a file to open in JupyterLab) says where to land once the server runs.
  */
+import type { PastedRepo } from "./paste.js";
 import type { RepoSpec } from "./repo-spec.js";
 
 export interface LaunchTarget {
@@ -30,4 +31,16 @@ export function launchUrl(hubUrl: string, spec: Pick<RepoSpec, "spec"> | string,
 export function badgeMarkdown(launch: string, badgeImageUrl: string, label = "Binder"): string {
   const text = label.replace(/[[\]\\]/g, "\\$&");
   return `[![${text}](${badgeImageUrl})](${launch})`;
+}
+
+/**
+ * Where the Binder form's launch lands: its "path to open" field (a file for JupyterLab, or a URL path inside the
+ * server when it starts with "/"), else the file or folder the pasted page link pointed at, else the server's root.
+ */
+export function formTarget(path: string | undefined, pasted: Pick<PastedRepo, "filepath" | "urlpath">): LaunchTarget {
+  const given = path?.trim();
+  if (given) return given.startsWith("/") ? { urlpath: given.slice(1) } : { labpath: given };
+  if (pasted.filepath) return { labpath: pasted.filepath };
+  if (pasted.urlpath) return { urlpath: `lab/tree/${pasted.urlpath}` };
+  return {};
 }

@@ -3,6 +3,7 @@
  * hub's key (the proxy needs it after a restart; a database copy alone must not open anyone's server).
  */
 import type { SecretBox } from "../lib/secrets.js";
+import { BINDER_OPTION, type BinderOrigin } from "./types.js";
 import type { Spawner } from "../spawners/types.js";
 
 interface PersistedState {
@@ -35,6 +36,12 @@ export function tokenOf(backendState: string | null, secrets: SecretBox): string
 function parseState(text: string): PersistedState {
   const value = parseJsonObject(text);
   return { backend: value.backend as Record<string, unknown> | undefined, token: value.token as string | undefined };
+}
+
+/** Where a server launched from a repository came from (its `user_options.binder`), or undefined. */
+export function binderOriginOf(userOptions: string): BinderOrigin | undefined {
+  const value = parseJsonObject(userOptions)[BINDER_OPTION];
+  return value && typeof value === "object" ? (value as BinderOrigin) : undefined;
 }
 
 /** Parses a JSON object column; anything else (corrupt, not an object) reads as {}. */

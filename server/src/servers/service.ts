@@ -15,7 +15,7 @@ import { isUniqueViolation } from "../store/database.js";
 import type { Spawner, SpawnerFactory } from "../spawners/types.js";
 import { ActivityLog } from "./activity.js";
 import { describeServer, progressUrl, serverBaseUrl, serverKey, splitKey } from "./naming.js";
-import { backendStateOf, parseJsonObject, persistState, restoreSpawner, tokenOf } from "./persisted-state.js";
+import { backendStateOf, binderOriginOf, parseJsonObject, persistState, restoreSpawner, tokenOf } from "./persisted-state.js";
 import { ProgressLog } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
 import { runSpawn, type RouteSink, type SpawnMetrics } from "./spawn.js";
@@ -83,7 +83,7 @@ export class Servers {
       await this.markStopped(row.id, "the server had exited");
       row = { ...row, status: "stopped" };
     }
-    const origin = binder ?? (row ? (parseJsonObject(row.userOptions)[BINDER_OPTION] as BinderOrigin | undefined) : undefined);
+    const origin = binder ?? (row ? binderOriginOf(row.userOptions) : undefined);
     const userOptions = origin ? { ...requested, [BINDER_OPTION]: origin } : requested;
     let created = false;
     if (!row) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   badgeMarkdown,
+  formTarget,
   launchPath,
   launchUrl,
   parsePastedRepo,
@@ -119,6 +120,13 @@ describe("launch specs", () => {
 
 describe("launch links and badges", () => {
   const spec = parseSpec("gh", "owner/repo/main");
+  it("lands where the Binder form says: its path field first, else the pasted link's file or folder", () => {
+    expect(formTarget("notebooks/intro.ipynb", {})).toEqual({ labpath: "notebooks/intro.ipynb" });
+    expect(formTarget("/voila/render/a.ipynb", { filepath: "b.ipynb" })).toEqual({ urlpath: "voila/render/a.ipynb" });
+    expect(formTarget("  ", { filepath: "b.ipynb" })).toEqual({ labpath: "b.ipynb" });
+    expect(formTarget(undefined, { urlpath: "docs" })).toEqual({ urlpath: "lab/tree/docs" });
+    expect(formTarget(undefined, {})).toEqual({});
+  });
   it("builds BinderHub-style launch URLs", () => {
     expect(launchPath(spec)).toBe("/v2/gh/owner/repo/main");
     expect(launchPath(spec, { urlpath: "lab/tree/index.ipynb" })).toBe("/v2/gh/owner/repo/main?urlpath=lab%2Ftree%2Findex.ipynb");

@@ -3,6 +3,7 @@
  * new hub process to find the container again, and to unmount a loop-backed volume after it stops.
  */
 import { z } from "zod";
+import { loopStorageStateSchema } from "../local/state.js";
 
 const limitEnforcement = z.union([
   z.object({ enforced: z.literal(true), by: z.string() }),
@@ -13,13 +14,7 @@ export const dockerStorageSchema = z.discriminatedUnion("kind", [
   /** A plain named volume of the engine's local driver: usage measured, size not limited. */
   z.object({ kind: z.literal("volume") }),
   /** A named volume bound to a size-limited ext4 image the hub loop-mounts (see storage.ts). */
-  z.object({
-    kind: z.literal("loop"),
-    image: z.string(),
-    mountPoint: z.string(),
-    device: z.string(),
-    sizeBytes: z.number(),
-  }),
+  loopStorageStateSchema,
 ]);
 
 export const dockerStateSchema = z.object({

@@ -10,6 +10,16 @@ const limitEnforcement = z.union([
   z.object({ enforced: z.literal(false), reason: z.string() }),
 ]);
 
+/** A size-limited ext4 image the hub loop-mounts as a server's storage (local directories and Docker volumes alike). */
+export const loopStorageStateSchema = z.object({
+  kind: z.literal("loop"),
+  image: z.string(),
+  mountPoint: z.string(),
+  /** The loop device at start, for diagnostics ("/dev/loop3"); it detaches itself on unmount. */
+  device: z.string(),
+  sizeBytes: z.number(),
+});
+
 export const localStateSchema = z.object({
   version: z.literal(1),
   pid: z.number().int().positive(),
@@ -26,17 +36,7 @@ export const localStateSchema = z.object({
     workdir: z.string(),
     log: z.string(),
   }),
-  storage: z.discriminatedUnion("kind", [
-    z.object({ kind: z.literal("directory") }),
-    z.object({
-      kind: z.literal("loop"),
-      image: z.string(),
-      mountPoint: z.string(),
-      /** The loop device at start, for diagnostics ("/dev/loop3"); it detaches itself on unmount. */
-      device: z.string(),
-      sizeBytes: z.number(),
-    }),
-  ]),
+  storage: z.discriminatedUnion("kind", [z.object({ kind: z.literal("directory") }), loopStorageStateSchema]),
   cgroup: z.object({ version: z.union([z.literal(1), z.literal(2)]), dirs: z.array(z.string()).min(1) }).nullable(),
   enforcement: z.object({ cpu: limitEnforcement, memory: limitEnforcement, storage: limitEnforcement }),
 });
