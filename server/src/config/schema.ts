@@ -71,6 +71,27 @@ const localSpawner = z
       .regex(/^[a-zA-Z0-9_.-]+$/)
       .default("ganymede")
       .describe("The cgroup under which each server gets its own group; give each hub on a machine its own."),
+    isolation: z
+      .enum(["users", "none"])
+      .default("users")
+      .describe("`users`: every hub user's servers run as that user's own unprivileged Unix uid (the hub must run as root to switch; a hub that is not root runs servers for one user only). `none`: every server runs as the hub's own uid — only for a single person's machine, and refused when the hub is root."),
+    uids: z
+      .object({
+        first: z.number().int().min(1000).describe("The first uid handed out."),
+        last: z.number().int().max(2 ** 31 - 2).describe("The last uid handed out."),
+      })
+      .strict()
+      .refine((r) => r.first <= r.last, { error: "first must not be greater than last" })
+      .default({ first: 1_000_000, last: 1_999_999 })
+      .describe("The uids (and equal gids) allocated to hub users, one each, recorded in the database and never reused. Uids of the machine's accounts (/etc/passwd, /etc/group) and subordinate ranges (/etc/subuid, /etc/subgid) are skipped."),
+    sandbox: z
+      .enum(["auto", "on", "off"])
+      .default("auto")
+      .describe("Run each server in a bubblewrap sandbox: its own home, a read-only system, private /tmp and process list, nothing of the hub or other users. `auto`: when bwrap works on this machine; `on`: a start fails without it."),
+    runDir: z
+      .string()
+      .optional()
+      .describe("Where each server's private socket folder lives (default <dataDir>/run). Unix socket paths are limited to 107 bytes: use a short path."),
   })
   .strict()
   .prefault({});
@@ -124,6 +145,12 @@ const spawner = z
       .describe("Which backend runs servers: `local` processes, or `docker` containers (see spawner.docker)."),
     startTimeout: durationSchema.prefault("60s").describe("How long a server may take to become ready."),
     stopGrace: durationSchema.prefault("5s").describe("Time between SIGTERM and SIGKILL when stopping."),
+    pidsLimit: z
+      .number()
+      .int()
+      .min(16)
+      .default(1024)
+      .describe("Most processes and threads one server may have at once (the cgroup pids controller; Docker's PidsLimit): a fork bomb stops there without hurting anyone else."),
     slowSpawnTimeout: durationSchema
       .prefault("10s")
       .describe("How long POST …/server waits before answering 202 (pending) instead of 201 (started)."),
