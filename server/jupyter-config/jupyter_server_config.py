@@ -12,3 +12,8 @@ def _hide_server_token(handler, page_config):
 
 
 c.ServerApp.tornado_settings.update({"page_config_hook": _hide_server_token})  # noqa: F821 (c is traitlets' config)
+
+# Kernels talk to the server over Unix sockets in the server's runtime folder (0700, its own uid) instead of TCP
+# ports on 127.0.0.1: on a machine shared by several users, anyone could connect to a TCP port and read a kernel's
+# IOPub broadcast (every output of every cell), which message signing does not keep secret.
+c.KernelManager.transport = "ipc"  # noqa: F821

@@ -45,6 +45,8 @@ program
       banner.push(`First run: sign in as "admin" with the password in ${hub.adminPasswordFile}`);
       banner.push(`(or create an API token: node ${process.argv[1]} token create --user admin)`);
     }
+    // Weak isolation is said loudly, outside the JSON log, where whoever started the hub reads it.
+    for (const warning of hub.ctx.servers.isolation().warnings) banner.push(`WARNING (server isolation): ${warning}`);
     process.stderr.write(banner.join("\n") + "\n");
     const shutdown = () => {
       void hub.close().then(() => process.exit(0));

@@ -17,7 +17,7 @@ export function infoRouter(ctx: HubContext): Router {
       version: JUPYTERHUB_API_VERSION,
       ganymede: GANYMEDE_VERSION,
       node: process.version,
-      spawner: { class: `ganymede.${ctx.config.spawner.backend}`, version: GANYMEDE_VERSION },
+      spawner: { class: `ganymede.${ctx.config.spawner.backend}`, version: GANYMEDE_VERSION, isolation: ctx.servers.isolation() },
       authenticator: { class: "ganymede.local", version: GANYMEDE_VERSION },
       policies: ctx.policy.status(),
       started: ctx.startedAt.toISOString(),

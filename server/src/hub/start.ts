@@ -3,7 +3,6 @@
  * Closing the hub stops its own work but leaves user servers running, so that the next hub process (after an
  * upgrade, a crash, a kill -9) reattaches to them.
  */
-import { mkdir } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import type { HubConfig } from "../config/schema.js";
@@ -27,7 +26,9 @@ import type { SpawnerFactory } from "../spawners/types.js";
 import { openDatabase, type Db } from "../store/database.js";
 import { applyMigrationsInChild } from "../store/migrate-child.js";
 import { Users } from "../users/service.js";
+import { UnixIdentities } from "../users/unix-identities.js";
 import { bootstrapAdmin } from "./bootstrap.js";
+import { makeEntriesPrivate, prepareDataDir } from "./data-dir.js";
 import type { HubContext } from "./context.js";
 
 export interface RunningHub {
@@ -42,7 +43,8 @@ export interface RunningHub {
 export async function startHub(config: HubConfig, options: { logger?: Logger } = {}): Promise<RunningHub> {
   const logger = options.logger ?? createLogger(config.logging.level);
   const dataDir = config.hub.dataDir;
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Local servers pass through the data directory to their homes; nothing else in it is theirs to see.
+  await prepareDataDir(dataDir, { passThrough: config.spawner.backend === "local" });
   const secrets = await SecretBox.fromFile(path.join(dataDir, "secret-key"));
 
   const databaseUrl = config.database.url!;
@@ -53,7 +55,8 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   const policy = await PolicyEngine.open(config.policies.dir, { logger });
   if (config.policies.reloadInterval > 0) policy.watch(config.policies.reloadInterval);
 
-  const spawners = await createSpawnerFactory(config, logger);
+  const spawners = await createSpawnerFactory(config, logger, db);
+  await makeEntriesPrivate(dataDir, [serversRoot(config)]);
 
   const metrics = createMetrics(async () => {
     const groups = await db.server.groupBy({ by: ["status"], _count: { _all: true } });
@@ -162,15 +165,26 @@ const AUTHENTICATORS: Record<HubConfig["auth"]["backend"], (config: HubConfig, d
   },
 };
 
+/** Where local servers' folders live. */
+const serversRoot = (config: HubConfig): string => path.join(config.hub.dataDir, "servers");
+
+type SpawnerMaker = (config: HubConfig, logger: Logger, db: Db) => Promise<SpawnerFactory>;
+
 /** Spawner backends by `spawner.backend`: only the chosen one is loaded (dockerode stays out of a local hub). */
-const SPAWNERS: Record<HubConfig["spawner"]["backend"], (config: HubConfig, logger: Logger) => Promise<SpawnerFactory>> = {
-  local: async (config, logger) =>
-    createLocalSpawnerFactory({
-      rootDir: path.join(config.hub.dataDir, "servers"),
-      ...config.spawner.local,
+const SPAWNERS: Record<HubConfig["spawner"]["backend"], SpawnerMaker> = {
+  local: async (config, logger, db) => {
+    const { uids, runDir, ...local } = config.spawner.local;
+    return createLocalSpawnerFactory({
+      ...local,
+      rootDir: serversRoot(config),
+      runDir,
+      hide: [config.hub.dataDir],
+      uids: new UnixIdentities(db, uids),
+      pidsLimit: config.spawner.pidsLimit,
       stopGraceMs: config.spawner.stopGrace,
       logger,
-    }),
+    });
+  },
   docker: async (config, logger) => {
     const { createDockerSpawnerFactory } = await import("../spawners/docker/index.js");
     return createDockerSpawnerFactory({
@@ -182,8 +196,8 @@ const SPAWNERS: Record<HubConfig["spawner"]["backend"], (config: HubConfig, logg
   },
 };
 
-function createSpawnerFactory(config: HubConfig, logger: Logger): Promise<SpawnerFactory> {
-  return SPAWNERS[config.spawner.backend](config, logger);
+function createSpawnerFactory(config: HubConfig, logger: Logger, db: Db): Promise<SpawnerFactory> {
+  return SPAWNERS[config.spawner.backend](config, logger, db);
 }
 
 function createAuthenticator(config: HubConfig, db: Db, logger: Logger): Promise<PasswordAuthenticator> {

@@ -41,8 +41,7 @@ export function createHttpForwarder(opts: HttpForwarderOptions): HttpForwarder {
   const send = (req: IncomingMessage, res: ServerResponse, route: Route, path: string, retry: boolean): void => {
     const body = hasBody(req);
     const proxyReq = request({
-      host: route.host,
-      port: route.port,
+      ...route.address,
       method: req.method,
       path,
       headers: forwardRequestHeaders(req, route, opts, false),

@@ -6,13 +6,14 @@
  * Lookup is O(1): the path's first two segments after the base path are decoded and looked up in two maps, the
  * named server first (longest prefix wins, as in configurable-http-proxy's trie), then the default server.
  */
+import { endpointAddress, type EndpointAddress } from "../lib/endpoint.js";
 
 export interface RouteSpec {
   /** The owner's name, decoded (as stored in the database). */
   user: string;
   /** "" for the default server. */
   serverName: string;
-  /** Where the server listens: `http://host:port`. */
+  /** Where the server listens: `http://host:port` or `http+unix://<socket path>` (lib/endpoint.ts). */
   target: string;
   /** The server's own API token, injected into every forwarded request. Never logged. */
   token: string;
@@ -21,8 +22,8 @@ export interface RouteSpec {
 export interface Route extends Readonly<RouteSpec> {
   /** The public path prefix with its trailing slash, e.g. `/user/alice/work/` (the server's `base_url`). */
   readonly prefix: string;
-  readonly host: string;
-  readonly port: number;
+  /** How node:http reaches the server: `socketPath`, or `host` + `port`. */
+  readonly address: EndpointAddress;
   /** `token <token>`, precomputed for the hot path. */
   readonly authorization: string;
 }
@@ -77,17 +78,14 @@ export class RouteTable {
   /** Adds or replaces the route of `spec.user`'s server `spec.serverName`. */
   add(spec: RouteSpec): Route {
     if (!spec.user) throw new Error("a route needs a user name");
-    const url = new URL(spec.target);
-    if (url.protocol !== "http:") throw new Error(`unsupported target protocol ${url.protocol} (only http)`);
+    const address = endpointAddress(spec.target);
     const route: Route = Object.freeze({
       user: spec.user,
       serverName: spec.serverName,
       target: spec.target,
       token: spec.token,
       prefix: routePrefix(this.basePath, spec.user, spec.serverName),
-      // URL keeps IPv6 brackets in hostname; node's connect wants the bare address.
-      host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-      port: url.port ? Number(url.port) : 80,
+      address,
       authorization: `token ${spec.token}`,
     });
     let servers = this.byUser.get(spec.user);

@@ -36,8 +36,7 @@ export class UpgradeForwarder {
   forward(req: IncomingMessage, socket: Duplex, head: Buffer, route: Route, path: string): void {
     const { opts } = this;
     const proxyReq = request({
-      host: route.host,
-      port: route.port,
+      ...route.address,
       method: "GET",
       path,
       headers: forwardRequestHeaders(req, route, opts, true),

@@ -3,6 +3,7 @@
  * hard per-request timeout because a fetch() to a port that is still resetting connections was seen to never settle.
  */
 import http from "node:http";
+import { endpointAddress } from "../lib/endpoint.js";
 
 export interface JupyterStatus {
   last_activity?: string;
@@ -13,11 +14,16 @@ export interface JupyterStatus {
 
 /** Resolves the parsed /api/status, or undefined when the server does not answer 200 within `timeoutMs`. */
 export function fetchStatus(endpoint: string, baseUrl: string, token: string, timeoutMs = 2000): Promise<JupyterStatus | undefined> {
-  const url = new URL(`${baseUrl}api/status?no_track_activity=1`, endpoint);
+  const address = endpointAddress(endpoint);
   return new Promise((resolve) => {
     const req = http.get(
-      url,
-      { headers: { authorization: `token ${token}` }, timeout: timeoutMs, agent: false },
+      {
+        ...address,
+        path: `${baseUrl}api/status?no_track_activity=1`,
+        headers: { authorization: `token ${token}` },
+        timeout: timeoutMs,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

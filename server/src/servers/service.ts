@@ -12,7 +12,7 @@ import type { SecretBox } from "../lib/secrets.js";
 import { ConflictError, InputError, NotFoundError, PolicyDenied } from "../errors.js";
 import type { Db } from "../store/database.js";
 import { isUniqueViolation } from "../store/database.js";
-import type { Spawner, SpawnerFactory } from "../spawners/types.js";
+import type { IsolationReport, Spawner, SpawnerFactory } from "../spawners/types.js";
 import { ActivityLog } from "./activity.js";
 import { describeServer, progressUrl, serverBaseUrl, serverKey, splitKey } from "./naming.js";
 import { backendStateOf, binderOriginOf, parseJsonObject, persistState, restoreSpawner, tokenOf } from "./persisted-state.js";
@@ -55,6 +55,11 @@ export class Servers {
 
   constructor(private readonly o: ServersOptions) {
     this.activity = new ActivityLog(o.db);
+  }
+
+  /** How the backend keeps users' servers apart (for administrators). */
+  isolation(): IsolationReport {
+    return this.o.spawners.isolation();
   }
 
   // ---------------------------------------------------------------- start

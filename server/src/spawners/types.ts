@@ -43,7 +43,7 @@ export interface SpawnContext {
 
 /** Where a started server listens (reachable by the hub only). */
 export interface Endpoint {
-  /** e.g. "http://127.0.0.1:41234" */
+  /** "http://127.0.0.1:41234" or "http+unix://%2Frun%2F…%2Fjupyter.sock" (lib/endpoint.ts). */
   url: string;
 }
 
@@ -52,6 +52,8 @@ export interface Enforcement {
   cpu: LimitEnforcement;
   memory: LimitEnforcement;
   storage: LimitEnforcement;
+  /** The most processes and threads the server may have (spawner.pidsLimit): what stops a fork bomb. */
+  processes: LimitEnforcement;
 }
 
 export type LimitEnforcement =
@@ -103,7 +105,18 @@ export interface ServerIdentity {
   serverName: string;
 }
 
+/** How a backend keeps users' servers apart from each other and from the hub, for administrators (GET /info). */
+export interface IsolationReport {
+  /** True when one user's server can reach neither another user's server and files nor the hub's secrets. */
+  separated: boolean;
+  /** One sentence: how servers run. */
+  summary: string;
+  /** What is weaker than it should be on this machine, each with what to do about it. */
+  warnings: string[];
+}
+
 export interface SpawnerFactory {
   readonly backend: string;
   create(identity: ServerIdentity): Spawner;
+  isolation(): IsolationReport;
 }

@@ -1,10 +1,11 @@
 /**
  * A hub restart loses no running server: the hub is killed with SIGKILL (no cleanup at all), started again on the
  * same database, and the server is still reachable through the new hub; a server that died meanwhile is marked
- * stopped.
+ * stopped. The user's files keep their owner (the user's own uid, recorded in the database) through the kill, the
+ * restart, a stop and a start.
  */
 import type { ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { afterAll, expect, it } from "vitest";
@@ -85,6 +86,16 @@ it("keeps a running server reachable across a kill -9 of the hub", async () => {
   }
   const before = await fetch(`${baseUrl}/user/admin/survivor/api/status`, { headers: { authorization: `token ${token}` } });
   expect(before.status).toBe(200);
+  const put = await fetch(`${baseUrl}/user/admin/survivor/api/contents/kept.txt`, {
+    method: "PUT",
+    headers: { authorization: `token ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ type: "file", format: "text", content: "still mine" }),
+  });
+  expect(put.status).toBe(201);
+  const home = path.join(dataDir, "servers/admin/survivor/home");
+  const uid = await adminUid(dataDir);
+  const ownership = () => [statSync(home).uid, statSync(home).mode & 0o777, statSync(path.join(home, "kept.txt")).uid];
+  expect(ownership()).toEqual([uid, 0o700, uid]);
 
   first.kill("SIGKILL");
   await new Promise((resolve) => first.once("exit", resolve));
@@ -99,4 +110,26 @@ it("keeps a running server reachable across a kill -9 of the hub", async () => {
   expect(model.body.servers.victim).toMatchObject({ ready: false, stopped: true, status: "stopped" });
   const gone = await fetch(`${baseUrl}/user/admin/victim/api/status`, { headers: { authorization: `token ${token}` } });
   expect(gone.status).toBe(503);
+  expect(ownership()).toEqual([uid, 0o700, uid]);
+
+  // Stop and start through the restarted hub: the same uid, the same files.
+  expect([202, 204]).toContain((await request(baseUrl, "DELETE", "users/admin/servers/survivor", { token })).status);
+  await waitFor(async () => (await request(baseUrl, "GET", "users/admin?include_stopped_servers", { token })).body.servers?.survivor?.stopped === true);
+  expect(ownership()).toEqual([uid, 0o700, uid]);
+  expect([201, 202]).toContain((await request(baseUrl, "POST", "users/admin/servers/survivor", { token })).status);
+  await waitFor(async () => (await request(baseUrl, "GET", "users/admin", { token })).body.servers?.survivor?.ready === true);
+  const file = await fetch(`${baseUrl}/user/admin/survivor/api/contents/kept.txt`, { headers: { authorization: `token ${token}` } });
+  expect(await file.json()).toMatchObject({ content: "still mine" });
+  expect(await adminUid(dataDir)).toBe(uid);
+  expect(ownership()).toEqual([uid, 0o700, uid]);
 });
+
+/** The uid the hub recorded for admin's servers. */
+async function adminUid(dataDir: string): Promise<number> {
+  const db = await openDatabase(`file:${path.join(dataDir, "ganymede.sqlite")}`);
+  try {
+    return (await db.prisma.unixIdentity.findFirstOrThrow({ where: { user: { name: "admin" } } })).uid;
+  } finally {
+    await db.close();
+  }
+}

@@ -5,6 +5,7 @@ import { checkOrigin, checkXsrf, isStateChanging } from "../../src/proxy/csrf.js
 import { CookieFilter, cookieValues, stripTokenParam } from "../../src/proxy/headers.js";
 import { RouteTable, routePrefix } from "../../src/proxy/routes.js";
 import { dropServerToken } from "../../src/proxy/user-proxy.js";
+import { unixEndpoint } from "../../src/lib/endpoint.js";
 
 function fakeReq(method: string, headers: Record<string, string>): IncomingMessage {
   return { method, headers } as unknown as IncomingMessage;
@@ -16,10 +17,18 @@ describe("RouteTable", () => {
   table.add({ user: "alice", serverName: "work", target: "http://127.0.0.1:9002", token: "w" });
   table.add({ user: "bob@example.org", serverName: "", target: "http://[::1]:9003", token: "b" });
 
+  it("routes to Unix sockets as well as TCP ports", () => {
+    const sockets = new RouteTable("/user/");
+    const route = sockets.add({ user: "carol", serverName: "", target: unixEndpoint("/run/ganymede/a b/jupyter.sock"), token: "c" });
+    expect(route.address).toEqual({ socketPath: "/run/ganymede/a b/jupyter.sock" });
+    expect(() => sockets.add({ user: "carol", serverName: "x", target: "http+unix://relative.sock", token: "c" })).toThrow(/absolute/);
+    expect(() => sockets.add({ user: "carol", serverName: "y", target: "https://127.0.0.1:1", token: "c" })).toThrow(/https/);
+  });
+
   it("prefers the named server, falls back to the default server", () => {
-    expect(table.lookup("/user/alice/work/api/status")?.route?.port).toBe(9002);
-    expect(table.lookup("/user/alice/lab/tree")?.route?.port).toBe(9001);
-    expect(table.lookup("/user/alice/")?.route?.port).toBe(9001);
+    expect(table.lookup("/user/alice/work/api/status")?.route?.address).toEqual({ host: "127.0.0.1", port: 9002 });
+    expect(table.lookup("/user/alice/lab/tree")?.route?.address).toEqual({ host: "127.0.0.1", port: 9001 });
+    expect(table.lookup("/user/alice/")?.route?.address).toEqual({ host: "127.0.0.1", port: 9001 });
     expect(table.lookup("/user/alice/lab/tree")?.candidate).toBe("lab");
   });
 
@@ -31,7 +40,7 @@ describe("RouteTable", () => {
 
   it("decodes segments consistently and rejects malformed ones", () => {
     expect(table.lookup("/user/al%69ce/work/x")?.route?.serverName).toBe("work");
-    expect(table.lookup("/user/bob@example.org/x")?.route?.host).toBe("::1");
+    expect(table.lookup("/user/bob@example.org/x")?.route?.address).toEqual({ host: "::1", port: 9003 });
     expect(table.lookup("/user/bob%40example.org/x")?.route?.token).toBe("b");
     expect(table.lookup("/user/%E0%A4%A/x")).toBeUndefined();
     expect(table.lookup("/user/a%2Fb/x")).toBeUndefined();

@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { wrapInCgroup } from "../../src/spawners/local/cgroups.js";
 import { serverLayout } from "../../src/spawners/local/layout.js";
 import { parseMountinfo } from "../../src/spawners/local/mounts.js";
 import { parseStat } from "../../src/spawners/local/proc.js";
@@ -78,13 +77,5 @@ describe("names and layout", () => {
 
   it.each(["_default", "../x", "A", "a/b"])("refuses the server name %j", (serverName) => {
     expect(() => serverLayout("/data", { user: "alice", serverName })).toThrow(/invalid server name/);
-  });
-});
-
-describe("cgroup wrapper", () => {
-  it("joins every hierarchy before exec, keeping argv intact", () => {
-    const argv = wrapInCgroup({ version: 1, dirs: ["/cg/memory/g/a.w", "/cg/cpu/g/a.w"] }, ["/bin/jupyter", "lab", "--x=1 2"]);
-    expect(argv.slice(0, 2)).toEqual(["/bin/sh", "-c"]);
-    expect(argv.slice(3)).toEqual(["ganymede-cgroup", "/cg/memory/g/a.w/cgroup.procs", "/cg/cpu/g/a.w/cgroup.procs", "--", "/bin/jupyter", "lab", "--x=1 2"]);
   });
 });

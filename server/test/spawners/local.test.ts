@@ -3,7 +3,7 @@
  * supports). Limits (cgroups, loop volumes) are in local-limits.test.ts.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
@@ -40,15 +40,16 @@ describe("local spawner", () => {
     const progress: SpawnProgress[] = [];
     const { url, api, headers } = await startReady(spawner, ctx, progress);
 
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(url).toMatch(/^http\+unix:\/\/%2F.*jupyter\.sock$/);
+    const state = spawner.state() as { pid: number; pgid: number; socketPath: string; runAs: { uid: number } };
+    expect(url).toBe(`http+unix://${encodeURIComponent(state.socketPath)}`);
     expect(progress.map((p) => p.message)).toEqual(
-      expect.arrayContaining(["Preparing storage (directory)", `Starting Jupyter server on port ${new URL(url).port}`]),
+      expect.arrayContaining(["Preparing storage (directory)", expect.stringMatching(/^Starting Jupyter server as uid \d+/)]),
     );
     expect((await request(api("status"))).status).toBe(403); // the token from the environment is required
 
-    const state = spawner.state() as { pid: number; pgid: number; port: number };
-    expect(state.port).toBe(Number(new URL(url).port));
     expect(JSON.stringify(state)).not.toContain(ctx.token);
+    expect(state.runAs.uid).toBeGreaterThanOrEqual(1_500_000);
     expect(readFileSync(`/proc/${state.pid}/cmdline`, "latin1")).not.toContain(ctx.token);
     expect(await spawner.poll()).toEqual({ running: true });
     expect(spawner.enforcement()).toMatchObject({
@@ -107,7 +108,18 @@ describe("local spawner", () => {
 
   it("keeps the server running when its hub is killed with SIGKILL", async () => {
     const ctx = contextFor(alice);
-    const options = { rootDir: h.rootDir, command: jupyterCommand, args: [], env: {}, storage: "directory" as const, cgroups: "off" as const, stopGraceMs: 3000 };
+    const options = {
+      rootDir: h.rootDir,
+      command: jupyterCommand,
+      args: [],
+      env: {},
+      storage: "directory" as const,
+      cgroups: "off" as const,
+      pidsLimit: 256,
+      isolation: "users" as const,
+      sandbox: "auto" as const,
+      stopGraceMs: 3000,
+    };
     const hub = spawn(process.execPath, ["--import", "tsx", hubScript, JSON.stringify({ options, identity: alice, ctx })], {
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -174,16 +186,5 @@ describe("local spawner", () => {
     await expect(starting).rejects.toThrow("start timed out");
     expect(processesMentioning(h.rootDir)).toEqual([]);
     expect(await spawner.poll()).toMatchObject({ running: false });
-  });
-
-  it("retries with another port when the chosen one was taken", async () => {
-    // Pretend the port was taken on the first attempt (as Jupyter reports it), then run the real server.
-    const counter = path.join(h.rootDir, "attempts");
-    writeFileSync(counter, "0");
-    const script = `n=$(cat ${counter}); echo $((n+1)) > ${counter}; if [ "$n" = 0 ]; then echo "[C ServerApp] The port is already in use"; exit 1; fi; exec "$0" "$@"`;
-    const spawner = h.spawner(h.factory({ command: ["sh", "-c", script, ...jupyterCommand] }));
-    const { url } = await startReady(spawner, contextFor(alice));
-    expect(readFileSync(counter, "utf8").trim()).toBe("2");
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 });

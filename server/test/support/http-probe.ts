@@ -1,8 +1,21 @@
 /**
  * Small HTTP helpers on node:http with hard timeouts (a global fetch() to a port that is still resetting connections
- * was seen to never settle).
+ * was seen to never settle). URLs may be `http://host:port/path` or a server endpoint on a Unix socket followed by
+ * the path, `http+unix://<percent-encoded socket path>/path` (what the local spawner returns).
  */
 import http from "node:http";
+import { endpointAddress } from "../../src/lib/endpoint.js";
+
+/** Where to connect and which path to ask for. */
+function target(url: string): http.RequestOptions {
+  if (url.startsWith("http+unix://")) {
+    const slash = url.indexOf("/", "http+unix://".length);
+    const origin = slash === -1 ? url : url.slice(0, slash);
+    return { ...endpointAddress(origin), path: slash === -1 ? "/" : url.slice(slash) };
+  }
+  const u = new URL(url);
+  return { ...endpointAddress(u.origin), path: u.pathname + u.search };
+}
 
 export interface ProbeResponse {
   status: number;
@@ -17,8 +30,8 @@ export function request(
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      url,
       {
+        ...target(url),
         method: options.method ?? "GET",
         headers: { ...(body ? { "content-type": "application/json" } : {}), ...options.headers },
         timeout: options.timeoutMs ?? 2000,

@@ -209,11 +209,20 @@ export async function readEvents(base: string, apiPath: string, token: string, t
     .map((chunk) => JSON.parse(chunk.slice(6)) as Record<string, unknown>);
 }
 
-/** Runs the hub CLI as a child process (for crash/restart scenarios). */
-export function spawnHubProcess(configFile: string): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "server/src/cli.ts"), "--config", configFile, "start"], {
+/**
+ * Runs the hub CLI as a child process (for crash/restart scenarios), as root or as `runAs` (a hub that is not root);
+ * its stderr (the start banner and warnings) is collected in `stderr` when given.
+ */
+export function spawnHubProcess(configFile: string, options: { runAs?: { uid: number; gid: number }; stderr?: string[] } = {}): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "server/src/cli.ts"), "--config", configFile, "start"], {
     cwd: path.join(repoRoot, "server"),
-    env: { ...process.env, GANYMEDE_LOGGING__LEVEL: process.env.GANYMEDE_TEST_LOG ?? "warn" },
-    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, GANYMEDE_LOGGING__LEVEL: process.env.GANYMEDE_TEST_LOG ?? "warn", ...(options.runAs ? { HOME: path.dirname(configFile) } : {}) },
+    stdio: ["ignore", "inherit", options.stderr ? "pipe" : "inherit"],
+    ...options.runAs,
   });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    options.stderr?.push(chunk.toString());
+    process.stderr.write(chunk);
+  });
+  return child;
 }

@@ -15,7 +15,10 @@ export type Probe =
   | { kind: "unix"; path: string }
   | { kind: "tcp"; host: string; port: number };
 
-/** `"allowed"` when the operation succeeded, else the Python exception's class name (and its message in `detail`). */
+/**
+ * `"allowed"` when the operation succeeded (a listing's names in `detail`, as JSON), else the Python exception's
+ * class name (and its message in `detail`).
+ */
 export interface ProbeResult {
   outcome: string;
   detail: string;
@@ -41,7 +44,7 @@ def _probe(p):
     if k == "read":
         with open(p["path"], "rb") as f: f.read(16)
     elif k == "list":
-        os.listdir(p["path"])
+        return sorted(os.listdir(p["path"]))
     elif k == "write":
         with open(p["path"], "wb") as f: f.write(b"probe")
     elif k == "kill":
@@ -66,7 +69,7 @@ def _name(e):
 _out = {}
 for _label, _p in json.loads(__PROBES__).items():
     try:
-        _probe(_p); _out[_label] = {"outcome": "allowed", "detail": ""}
+        _r = _probe(_p); _out[_label] = {"outcome": "allowed", "detail": "" if _r is None else json.dumps(_r)}
     except Exception as e:
         _out[_label] = {"outcome": _name(e), "detail": str(e)}
 print("PROBES" + json.dumps(_out))

@@ -15,6 +15,7 @@ import type { ServerIdentity, SpawnContext, Spawner, SpawnerFactory, SpawnProgre
 import { request, waitForOk } from "./http-probe.js";
 import { mountsBelow, processesMentioning } from "./host-processes.js";
 import { jupyterCommand } from "./paths.js";
+import { memoryUids } from "./uids.js";
 
 export const alice: ServerIdentity = { user: "alice", serverName: "work" };
 
@@ -68,6 +69,7 @@ export function useLocalSpawnerHarness(defaults: Partial<LocalSpawnerOptions> = 
   let rootDir = "";
   let spawners: Spawner[] = [];
   const cgroupParent = `ganymede-test-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const uids = memoryUids();
 
   beforeEach(() => {
     rootDir = mkdtempSync(path.join(tmpdir(), "ganymede-local-"));
@@ -100,7 +102,7 @@ export function useLocalSpawnerHarness(defaults: Partial<LocalSpawnerOptions> = 
   afterAll(() => {
     const support = detectCgroups();
     if (!support.available) return;
-    const roots = support.version === 2 ? [support.root] : [support.memoryRoot, support.cpuRoot];
+    const roots = support.version === 2 ? [support.root] : [support.memoryRoot, support.cpuRoot, support.pidsRoot ?? support.cpuRoot];
     for (const root of new Set(roots)) {
       try {
         rmdirSync(path.join(root, cgroupParent));
@@ -123,6 +125,10 @@ export function useLocalSpawnerHarness(defaults: Partial<LocalSpawnerOptions> = 
         env: {},
         storage: "directory",
         cgroups: "off",
+        pidsLimit: 256,
+        isolation: "users",
+        uids,
+        sandbox: "auto",
         stopGraceMs: 3000,
         cgroupParent,
         ...defaults,

@@ -63,6 +63,9 @@ export interface DockerShared {
   ensureNetwork(): Promise<void>;
 }
 
+/** Containers get no pids limit yet. */
+const NO_PIDS_LIMIT: LimitEnforcement = { enforced: false, reason: "the Docker backend sets no pids limit" };
+
 /** How long start() watches a new container for an early exit before leaving readiness to the hub. */
 const WATCH_MS = 3000;
 
@@ -182,7 +185,7 @@ export class DockerSpawner implements Spawner {
     const info = await container.inspect();
     const hostPort = Number(info.NetworkSettings.Ports?.[`${JUPYTER_PORT}/tcp`]?.[0]?.HostPort);
     if (!hostPort) throw new SpawnError("backend", `The Docker engine published no port for container ${name}.`);
-    const enforcement: Enforcement = { cpu: facts.cpu, memory: facts.memory, storage: storage.enforcement };
+    const enforcement: Enforcement = { cpu: facts.cpu, memory: facts.memory, storage: storage.enforcement, processes: NO_PIDS_LIMIT };
     this.lastEnforcement = enforcement;
     shared.log.info({ ...this.logFields, id: container.id.slice(0, 12), hostPort, image }, "started container");
 
@@ -310,7 +313,7 @@ export class DockerSpawner implements Spawner {
     if (this.lastEnforcement) return this.lastEnforcement;
     const engine: LimitEnforcement = { enforced: true, by: "Docker engine" };
     const storage = plannedStorageEnforcement(this.shared.storage, this.shared.loop, this.layout);
-    return { cpu: engine, memory: engine, storage };
+    return { cpu: engine, memory: engine, storage, processes: NO_PIDS_LIMIT };
   }
 
   private storageTarget(): StorageTarget {

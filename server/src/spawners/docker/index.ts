@@ -99,6 +99,11 @@ export function createDockerSpawnerFactory(options: DockerSpawnerOptions): Spawn
   return {
     backend: "docker",
     create: (identity: ServerIdentity) => new DockerSpawner(shared, identity),
+    isolation: () => ({
+      separated: true,
+      summary: "Each server is a container of its own, without the engine socket, on a network without traffic between containers.",
+      warnings: [],
+    }),
   };
 }
 

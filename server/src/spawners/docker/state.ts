@@ -27,7 +27,12 @@ export const dockerStateSchema = z.object({
   hostPort: z.number().int().positive(),
   startedAt: z.string(),
   storage: dockerStorageSchema,
-  enforcement: z.object({ cpu: limitEnforcement, memory: limitEnforcement, storage: limitEnforcement }),
+  enforcement: z.object({
+    cpu: limitEnforcement,
+    memory: limitEnforcement,
+    storage: limitEnforcement,
+    processes: limitEnforcement.default({ enforced: false, reason: "started before process limits existed" }),
+  }),
 });
 
 export type DockerState = z.infer<typeof dockerStateSchema>;

@@ -1,21 +1,22 @@
 /**
- * CPU and memory limits through cgroups: v2 when a cgroup2 mount has the memory and cpu controllers and is writable,
- * else v1 (separate `memory` and `cpu` hierarchies), else none. One group per server,
- * `<hierarchy>/<parent>/<name>`; the server enters it before exec through a tiny shell wrapper, so every process it
- * starts (kernels included) is accounted, limited, and can be found again to be killed.
+ * CPU, memory and process-count limits through cgroups: v2 when a cgroup2 mount has the memory and cpu controllers
+ * and is writable, else v1 (separate `memory`, `cpu` and `pids` hierarchies), else none. One group per server,
+ * `<hierarchy>/<parent>/<name>`; the server enters it before exec (privileges.ts), so every process it starts
+ * (kernels included) is accounted, limited, and can be found again to be killed. The pids limit is what stops a
+ * fork bomb: without it one server could take every PID of the machine.
  */
-import { accessSync, constants, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { LimitEnforcement, ServerLimits } from "../types.js";
 import { readMountsSync } from "./mounts.js";
 
 export type CgroupSupport =
-  | { available: true; version: 2; root: string }
-  | { available: true; version: 1; memoryRoot: string; cpuRoot: string }
+  | { available: true; version: 2; root: string; pids: boolean }
+  | { available: true; version: 1; memoryRoot: string; cpuRoot: string; pidsRoot?: string }
   | { available: false; reason: string };
 
-/** A server's group: `dirs[0]` holds the memory controller (v1: one directory per hierarchy). */
+/** A server's group: `dirs[0]` holds the memory controller (v1: one directory per hierarchy: memory, cpu, pids). */
 export interface Cgroup {
   version: 1 | 2;
   dirs: string[];
@@ -54,18 +55,19 @@ export function detectCgroups(): CgroupSupport {
     } else if (!writable(path.join(m.mountPoint, "cgroup.subtree_control"))) {
       problems.push(`cgroup v2 at ${m.mountPoint} is not writable`);
     } else {
-      return { available: true, version: 2, root: m.mountPoint };
+      return { available: true, version: 2, root: m.mountPoint, pids: controllers.includes("pids") };
     }
   }
   const v1 = mounts.filter((e) => e.fsType === "cgroup");
   const memory = v1.find((e) => e.superOptions.includes("memory"));
   const cpu = v1.find((e) => e.superOptions.includes("cpu"));
+  const pids = v1.find((e) => e.superOptions.includes("pids") && writable(e.mountPoint));
   if (!memory || !cpu) {
     problems.push("no cgroup v1 memory and cpu hierarchies");
   } else if (!writable(memory.mountPoint) || !writable(cpu.mountPoint)) {
     problems.push(`cgroup v1 hierarchies ${memory.mountPoint}, ${cpu.mountPoint} are not writable`);
   } else {
-    return { available: true, version: 1, memoryRoot: memory.mountPoint, cpuRoot: cpu.mountPoint };
+    return { available: true, version: 1, memoryRoot: memory.mountPoint, cpuRoot: cpu.mountPoint, pidsRoot: pids?.mountPoint };
   }
   return { available: false, reason: problems.join("; ") };
 }
@@ -73,7 +75,8 @@ export function detectCgroups(): CgroupSupport {
 /** The directories a server's group would have, whether it exists or not. */
 export function cgroupFor(support: CgroupSupport & { available: true }, parent: string, name: string): Cgroup {
   if (support.version === 2) return { version: 2, dirs: [path.join(support.root, parent, name)] };
-  const dirs = [path.join(support.memoryRoot, parent, name), path.join(support.cpuRoot, parent, name)];
+  const roots = [support.memoryRoot, support.cpuRoot, ...(support.pidsRoot ? [support.pidsRoot] : [])];
+  const dirs = roots.map((root) => path.join(root, parent, name));
   return { version: 1, dirs: [...new Set(dirs)] };
 }
 
@@ -93,6 +96,12 @@ function formatBytes(n: number): string {
   return n % 2 ** 30 === 0 ? `${n / 2 ** 30} GiB` : `${Math.round(n / 2 ** 20)} MiB`;
 }
 
+export interface CgroupEnforcement {
+  cpu: LimitEnforcement;
+  memory: LimitEnforcement;
+  processes: LimitEnforcement;
+}
+
 /**
  * Creates the group (or reuses a leftover one) and writes the limits. Returns how each limit is enforced.
  * Limits that are not positive finite numbers are left unlimited.
@@ -100,7 +109,8 @@ function formatBytes(n: number): string {
 export async function setupCgroup(
   cgroup: Cgroup,
   limits: Pick<ServerLimits, "cpu" | "memoryBytes">,
-): Promise<{ cpu: LimitEnforcement; memory: LimitEnforcement }> {
+  pidsLimit: number,
+): Promise<CgroupEnforcement> {
   const positive = (n: number): boolean => Number.isFinite(n) && n > 0;
   const memoryBytes = positive(limits.memoryBytes) ? Math.floor(limits.memoryBytes) : 0;
   const quota = positive(limits.cpu) ? Math.max(1000, Math.round(limits.cpu * CPU_PERIOD_US)) : 0;
@@ -108,9 +118,12 @@ export async function setupCgroup(
   if (cgroup.version === 2) {
     // Controllers must be enabled on every ancestor's subtree_control (the hierarchy root and the parent group).
     const parent = path.dirname(dir);
+    const controllers = (await readFile(path.join(path.dirname(parent), "cgroup.controllers"), "utf8")).includes("pids")
+      ? "+memory +cpu +pids"
+      : "+memory +cpu";
     await mkdir(parent, { recursive: true });
-    await write(path.join(path.dirname(parent), "cgroup.subtree_control"), "+memory +cpu");
-    await write(path.join(parent, "cgroup.subtree_control"), "+memory +cpu");
+    await write(path.join(path.dirname(parent), "cgroup.subtree_control"), controllers);
+    await write(path.join(parent, "cgroup.subtree_control"), controllers);
     await mkdir(dir, { recursive: true });
     await write(path.join(dir, "memory.max"), memoryBytes ? String(memoryBytes) : "max");
     if (memoryBytes) await tryWrite(path.join(dir, "memory.swap.max"), "0");
@@ -125,6 +138,9 @@ export async function setupCgroup(
     await write(path.join(cpuDir, "cpu.cfs_period_us"), String(CPU_PERIOD_US));
     await write(path.join(cpuDir, "cpu.cfs_quota_us"), quota ? String(quota) : "-1");
   }
+  // v2: the group's own pids.max; v1: the directory in the pids hierarchy, when there is one.
+  const pidsDir = cgroup.dirs.find((d) => existsSync(path.join(d, "pids.max")));
+  if (pidsDir) await write(path.join(pidsDir, "pids.max"), String(pidsLimit));
   const [cpuFile, memoryFile] =
     cgroup.version === 2 ? ["cpu.max", "memory.max"] : ["cpu.cfs_quota_us", "memory.limit_in_bytes"];
   const v = `cgroup v${cgroup.version}`;
@@ -135,14 +151,10 @@ export async function setupCgroup(
     memory: memoryBytes
       ? { enforced: true, by: `${v} ${memoryFile} (${formatBytes(memoryBytes)})` }
       : { enforced: false, reason: "no memory limit granted" },
+    processes: pidsDir
+      ? { enforced: true, by: `${v} pids.max (${pidsLimit} processes and threads)` }
+      : { enforced: false, reason: "this machine's cgroups have no pids controller" },
   };
-}
-
-/** argv that moves the new process into the group and then execs `argv` (so the PID stays the same). */
-export function wrapInCgroup(cgroup: Cgroup, argv: string[]): string[] {
-  const script = 'for f do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"';
-  const procs = cgroup.dirs.map((d) => path.join(d, "cgroup.procs"));
-  return ["/bin/sh", "-c", script, "ganymede-cgroup", ...procs, "--", ...argv];
 }
 
 /** PIDs in the group (empty when it does not exist). */

@@ -1,6 +1,6 @@
 /**
- * Launching the Jupyter process: command lookup, port choice, environment, log file, and the first seconds of its
- * life (listening or exited).
+ * Launching the Jupyter process: command lookup, environment, log file, and the first seconds of its life
+ * (listening on its socket, or exited).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, closeSync, constants, openSync, statSync, writeSync } from "node:fs";
@@ -61,26 +61,10 @@ export function resolveCommand(cmd: string, searchPath: string): string | undefi
   return undefined;
 }
 
-/** A loopback port that was free a moment ago (the kernel's choice), avoiding `avoid`. */
-export async function pickPort(avoid: ReadonlySet<number>): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = net.createServer();
-      srv.unref();
-      srv.once("error", reject);
-      srv.listen(0, "127.0.0.1", () => {
-        const addr = srv.address();
-        srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-      });
-    });
-    if (!avoid.has(port) || attempt > 20) return port;
-  }
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-export function isListening(port: number, timeoutMs = 250): Promise<boolean> {
+/** Whether something accepts connections on the Unix socket at `socketPath`. */
+export function isListening(socketPath: string, timeoutMs = 250): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
+    const socket = net.connect({ path: socketPath });
     const done = (ok: boolean): void => {
       socket.destroy();
       resolve(ok);
@@ -163,18 +147,18 @@ export async function logTail(logPath: string, offset: number, secret: string, l
   }
 }
 
-/** The options the hub always gives Jupyter (before the configured args, which may override them). */
-export function hubOptions(baseUrl: string, port: number, workdir: string): string[] {
+/**
+ * The options the hub always gives Jupyter (before the configured args, which may override them). It listens on a
+ * Unix socket (paths as the server sees them), never on a TCP port that every uid of the machine could connect to.
+ */
+export function hubOptions(baseUrl: string, socketPath: string, rootDir: string): string[] {
   return [
-    "--ServerApp.ip=127.0.0.1",
-    `--ServerApp.port=${port}`,
-    // Jupyter would otherwise quietly move to another port than the one the hub proxies to.
-    "--ServerApp.port_retries=0",
+    `--ServerApp.sock=${socketPath}`,
+    "--ServerApp.sock_mode=0600",
     `--ServerApp.base_url=${baseUrl}`,
-    `--ServerApp.root_dir=${workdir}`,
+    `--ServerApp.root_dir=${rootDir}`,
     "--ServerApp.allow_remote_access=True",
     "--no-browser",
-    ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
   ];
 }
 
@@ -189,19 +173,19 @@ export function exitCodeOf(child: ChildProcess): number | null {
 const WATCH_MS = 3000;
 
 /**
- * Watches a new process until it accepts connections on `port`, exits, or WATCH_MS pass (then it is still
+ * Watches a new process until it accepts connections on its socket, exits, or WATCH_MS pass (then it is still
  * starting and readiness is the hub's business). Honours `signal`.
  */
 export async function watchFirstSeconds(
   child: ChildProcess,
-  port: number,
+  socketPath: string,
   signal: AbortSignal,
 ): Promise<"listening" | "exited" | "running"> {
   const deadline = Date.now() + WATCH_MS;
   for (;;) {
     signal.throwIfAborted();
     if (exitCodeOf(child) !== null) return "exited";
-    if (await isListening(port)) return exitCodeOf(child) !== null ? "exited" : "listening";
+    if (await isListening(socketPath)) return exitCodeOf(child) !== null ? "exited" : "listening";
     if (Date.now() >= deadline) return "running";
     await new Promise((r) => setTimeout(r, 50));
   }

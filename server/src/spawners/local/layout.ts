@@ -1,12 +1,19 @@
 /**
  * Where one server's files live:
  *
- *   <rootDir>/<user>/<serverName | "_default">/
- *     volume.img     sparse ext4 image (loop storage only)
- *     home/          the server's working directory and $HOME; the volume's mount point with loop storage
- *     server.log     the server's stdout and stderr (appended; rotated once it grows large)
+ *   <rootDir>/<user>/<serverName | "_default">/     the hub's, mode 0711: the user may pass through, not look in
+ *     volume.img     sparse ext4 image (loop storage only), 0600: a user who could write it could feed the kernel a
+ *                    crafted filesystem at the next mount
+ *     home/          the server's working directory and $HOME, the user's own (0700); the volume's mount point
+ *     server.log     the server's stdout and stderr (appended; rotated once it grows large), 0600
  *     usage.json     storage usage measured just before the volume was last unmounted
+ *     passwd, group  the sandbox's /etc/passwd and /etc/group (the machine's, plus the server's own account)
+ *   <runRoot>/<12 hex digits>/                         the user's own (0700), emptied at every start
+ *     jupyter.sock   where Jupyter listens (a Unix socket: no other uid can connect) and kernels' sockets
+ *
+ * The socket folder sits apart under a short hashed name because a Unix socket path may not exceed 107 bytes.
  */
+import { createHash } from "node:crypto";
 import path from "node:path";
 import type { ServerIdentity } from "../types.js";
 
@@ -16,6 +23,21 @@ export interface ServerLayout {
   image: string;
   log: string;
   usageFile: string;
+  passwd: string;
+  group: string;
+}
+
+/** The longest path a Unix socket can have (sun_path is 108 bytes with its terminating NUL). */
+export const MAX_SOCKET_PATH = 107;
+/** Jupyter's socket, in the server's socket folder. */
+export const SOCKET_NAME = "jupyter.sock";
+/** The longest name a kernel's socket gets in that folder ("kernel-<uuid>-ipc-5"). */
+export const KERNEL_SOCKET_NAME_LENGTH = "kernel-00000000-0000-0000-0000-000000000000-ipc-5".length;
+
+/** A server's socket folder: `<runRoot>/<first 12 hex digits of sha256(user NUL server)>`. */
+export function socketDirFor(runRoot: string, identity: ServerIdentity): string {
+  const hash = createHash("sha256").update(`${identity.user}\0${identity.serverName}`).digest("hex").slice(0, 12);
+  return path.join(runRoot, hash);
 }
 
 /** Folder name of the default server (not a valid server name, so it cannot collide with one). */
@@ -47,5 +69,7 @@ export function serverLayout(rootDir: string, identity: ServerIdentity): ServerL
     image: path.join(dir, "volume.img"),
     log: path.join(dir, "server.log"),
     usageFile: path.join(dir, "usage.json"),
+    passwd: path.join(dir, "passwd"),
+    group: path.join(dir, "group"),
   };
 }

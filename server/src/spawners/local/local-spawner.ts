@@ -1,13 +1,14 @@
 /**
  * One server as a Jupyter process on this machine. See index.ts for the behaviour in full; this file is the
- * lifecycle: start (storage → limits → launch → first seconds), stop, poll, state/restore, storage removal.
+ * lifecycle: start (identity → storage → limits → launch → first seconds), stop, poll, state/restore, storage removal.
  */
 import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
-import { rm, rmdir } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { SpawnError } from "../../errors.js";
+import { unixEndpoint } from "../../lib/endpoint.js";
 import type {
   BackendState,
   Endpoint,
@@ -19,23 +20,16 @@ import type {
   Spawner,
   SpawnProgress,
 } from "../types.js";
-import { cgroupFor, removeCgroup, setupCgroup, wrapInCgroup, type Cgroup, type CgroupSupport } from "./cgroups.js";
-import {
-  exitCodeOf,
-  hubOptions,
-  launch,
-  logLine,
-  logTail,
-  openLog,
-  pickPort,
-  resolveCommand,
-  serverEnv,
-  watchFirstSeconds,
-} from "./launch.js";
-import { serverDirName, serverLayout, type ServerLayout } from "./layout.js";
+import { cgroupFor, removeCgroup, setupCgroup, type Cgroup, type CgroupSupport } from "./cgroups.js";
+import { exitCodeOf, hubOptions, launch, logLine, logTail, openLog, resolveCommand, serverEnv, watchFirstSeconds } from "./launch.js";
+import { MAX_SOCKET_PATH, serverDirName, serverLayout, SOCKET_NAME, socketDirFor, type ServerLayout } from "./layout.js";
 import { mountsUnder } from "./mounts.js";
+import { giveTo, passThrough } from "./ownership.js";
+import { launchArgv } from "./privileges.js";
 import { bootId, readStat } from "./proc.js";
 import { killCgroupMembers, mainAlive, SPAWN_ID_VAR, terminate, type ProcessTarget } from "./processes.js";
+import { unusableByOthers } from "./reachable.js";
+import { insidePaths, installationOf, sandboxArgv, type SandboxSupport } from "./sandbox.js";
 import { localStateSchema, type LocalState } from "./state.js";
 import {
   plannedStorageEnforcement,
@@ -46,6 +40,7 @@ import {
   type StorageMode,
   type StorageState,
 } from "./storage.js";
+import { accountNames, groupWith, passwdWith, unixUserFor, type UnixUser } from "./unix-user.js";
 import { unmountVolume } from "./volume.js";
 
 /** pino-compatible logger. */
@@ -56,43 +51,56 @@ export interface SpawnerLogger {
   debug(obj: object, msg?: string): void;
 }
 
+/**
+ * Who servers run as, decided once per factory:
+ * - `own-uids`: the hub is root and gives each user their own uid (isolation: users);
+ * - `hub-uid-one-user`: the hub is not root, so servers run as its uid, for one user only (isolation: users);
+ * - `hub-uid`: every server runs as the hub's uid (isolation: none, never as root).
+ */
+export type Identities =
+  | { kind: "own-uids"; uidFor(user: string): Promise<number> }
+  | { kind: "hub-uid-one-user"; why: string }
+  | { kind: "hub-uid" };
+
 /** What every spawner of one factory shares: resolved options and what the machine supports. */
 export interface LocalShared {
   rootDir: string;
+  /** Parent of the servers' socket folders. */
+  runRoot: string;
+  /** Folders hidden from sandboxed servers besides rootDir and runRoot (the hub's data directory). */
+  hide: string[];
+  /** Why server folders cannot be reached by server uids (then every start is refused with it). */
+  unreachable: string | undefined;
+  /** The hub's Jupyter configuration, readable by every server uid. */
+  jupyterConfigDir: string;
   command: string[];
   args: string[];
   env: Record<string, string>;
   storage: StorageMode;
   cgroups: "auto" | "off";
   cgroupParent: string;
+  pidsLimit: number;
   stopGraceMs: number;
   log: SpawnerLogger;
+  identities: Identities;
   cgroupSupport: CgroupSupport;
   loopSupport: LoopSupport;
-  /** Ports handed to servers of this factory that are still running. */
-  portsInUse: Set<number>;
+  sandbox: SandboxSupport;
 }
-
-/** Attempts when the chosen port was taken between choosing and binding. */
-const PORT_ATTEMPTS = 3;
-const PORT_IN_USE = /already in use|EADDRINUSE|address in use|is not available/i;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 
 /** Resources taken during a start, released by stop() even when the start did not finish. */
 interface Taken {
   storage?: StorageState;
   cgroup?: Cgroup | null;
   target?: ProcessTarget;
-  port?: number;
+  socketDir?: string;
 }
 
-/** Jupyter configuration shipped with the hub (server/jupyter-config): keeps the server's token out of its pages. */
-const HUB_JUPYTER_CONFIG = fileURLToPath(new URL("../../../jupyter-config/", import.meta.url));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class LocalSpawner implements Spawner {
   private readonly layout: ServerLayout;
+  private readonly socketDir: string;
   /** Complete state of a launched server (what state() returns). */
   private current: LocalState | undefined;
   private taken: Taken = {};
@@ -107,6 +115,7 @@ export class LocalSpawner implements Spawner {
     private readonly identity: ServerIdentity,
   ) {
     this.layout = serverLayout(shared.rootDir, identity);
+    this.socketDir = socketDirFor(shared.runRoot, identity);
   }
 
   private get name(): string {
@@ -140,6 +149,33 @@ export class LocalSpawner implements Spawner {
     }
   }
 
+  /** The identity this user's servers run as (undefined: the hub's own uid), refusing what isolation forbids. */
+  private async runAs(): Promise<UnixUser | undefined> {
+    const { identities } = this.shared;
+    if (identities.kind === "own-uids") {
+      if (this.shared.unreachable) {
+        throw new SpawnError(
+          "backend",
+          `Server folders cannot be reached by the servers' own uids: ${this.shared.unreachable}. An administrator can set hub.dataDir (or spawner.local.runDir) to a folder every user may pass through, e.g. /var/lib/ganymede.`,
+        );
+      }
+      const uid = await identities.uidFor(this.identity.user);
+      return unixUserFor(this.identity.user, uid, accountNames(readFileSync("/etc/passwd", "utf8")));
+    }
+    if (identities.kind === "hub-uid-one-user") {
+      const others = readdirSync(this.shared.rootDir).filter((u) => u !== this.identity.user && !u.startsWith("."));
+      if (others.length) {
+        throw new SpawnError(
+          "backend",
+          `Refused: ${identities.why}; every server would run as that one uid and could read the files of every other server. ` +
+            `Servers already exist here for ${others.slice(0, 3).join(", ")}${others.length > 3 ? " and others" : ""}, so no other user may have one. ` +
+            "An administrator can run the hub as root (one uid per user), or set spawner.local.isolation: none on a single person's machine.",
+        );
+      }
+    }
+    return undefined;
+  }
+
   private async launchAll(
     ctx: SpawnContext,
     signal: AbortSignal,
@@ -147,6 +183,7 @@ export class LocalSpawner implements Spawner {
   ): Promise<Endpoint> {
     const { shared, layout } = this;
     const log = { user: this.identity.user, server: this.identity.serverName };
+    const user = await this.runAs();
     const cgroup =
       shared.cgroups === "auto" && shared.cgroupSupport.available
         ? cgroupFor(shared.cgroupSupport, shared.cgroupParent, this.cgroupName)
@@ -158,11 +195,20 @@ export class LocalSpawner implements Spawner {
     }
 
     onProgress({ progress: 10, message: this.storageMessage(ctx) });
+    await passThrough(path.dirname(layout.dir));
     const storage = await prepareStorage(shared.storage, shared.loopSupport, layout, ctx.limits.storageBytes);
     this.taken.storage = storage.state;
+    await passThrough(layout.dir);
     for (const note of storage.notes) {
       shared.log.info({ ...log, note }, "storage");
       onProgress({ progress: 20, message: `Storage: ${note}` });
+    }
+    if (user) {
+      const takenOver = await giveTo(layout.workdir, user);
+      if (takenOver) {
+        shared.log.info({ ...log, uid: user.uid, entries: takenOver }, "took over a server folder made before servers had their own uid");
+        onProgress({ progress: 25, message: `Storage: ${takenOver} files given to uid ${user.uid}` });
+      }
     }
     signal.throwIfAborted();
 
@@ -170,73 +216,125 @@ export class LocalSpawner implements Spawner {
     this.taken.cgroup = limits.cgroup;
     signal.throwIfAborted();
 
+    // A fresh socket folder per start: no stale socket, no kernel connection file of an earlier run.
+    this.taken.socketDir = this.socketDir;
+    await rm(this.socketDir, { recursive: true, force: true });
+    await passThrough(shared.runRoot);
+    if (user) await giveTo(this.socketDir, user);
+    else await giveTo(this.socketDir, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+    const socketPath = path.join(this.socketDir, SOCKET_NAME);
+
+    const sandboxed = shared.sandbox.ok;
+    const inside = sandboxed && user
+      ? insidePaths(user)
+      : sandboxed
+        ? insidePaths({ name: this.identity.user, uid: process.getuid?.() ?? 0 })
+        : { home: layout.workdir, run: this.socketDir, config: shared.jupyterConfigDir };
     const spawnId = randomUUID();
     const configured = { ...shared.env, ...ctx.env };
+    const loginName = user?.name ?? process.env.USER ?? "jovyan";
     const hubEnv = {
-      HOME: layout.workdir,
+      HOME: inside.home,
+      USER: loginName,
+      LOGNAME: loginName,
+      SHELL: existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh",
       JUPYTER_TOKEN: ctx.token,
-      JUPYTER_CONFIG_PATH: [HUB_JUPYTER_CONFIG, configured.JUPYTER_CONFIG_PATH].filter(Boolean).join(path.delimiter),
+      JUPYTER_CONFIG_PATH: [inside.config, configured.JUPYTER_CONFIG_PATH].filter(Boolean).join(path.delimiter),
+      JUPYTER_RUNTIME_DIR: inside.run,
+      XDG_RUNTIME_DIR: inside.run,
       [SPAWN_ID_VAR]: spawnId,
     };
     const env = serverEnv(shared.env, ctx.env, hubEnv);
     const [cmd, ...cmdArgs] = shared.command;
     const exe = resolveCommand(cmd!, env.PATH ?? "");
     if (!exe) throw new SpawnError("backend", `command not found: ${cmd}`);
-    const enforcement: Enforcement = { cpu: limits.cpu, memory: limits.memory, storage: storage.enforcement };
+    if (user) {
+      const why = unusableByOthers(exe, { read: true, execute: true });
+      if (why) {
+        throw new SpawnError(
+          "backend",
+          `The server command ${exe} cannot be run by the server's own uid: ${why}. Install Jupyter where every user can read it (e.g. /opt), or set spawner.local.command.`,
+        );
+      }
+    }
+    const jupyter = [exe, ...cmdArgs, ...hubOptions(ctx.baseUrl, path.join(inside.run, SOCKET_NAME), inside.home), ...shared.args];
+    let command = jupyter;
+    if (shared.sandbox.ok) {
+      const account = user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, name: loginName };
+      await writeFile(layout.passwd, passwdWith(readFileSync("/etc/passwd", "utf8"), account, inside.home, hubEnv.SHELL), { mode: 0o644 });
+      await writeFile(layout.group, groupWith(readFileSync("/etc/group", "utf8"), account), { mode: 0o644 });
+      command = sandboxArgv(
+        {
+          bwrap: shared.sandbox.bwrap,
+          home: { outside: layout.workdir, inside: inside.home },
+          run: { outside: this.socketDir, inside: inside.run },
+          config: { outside: shared.jupyterConfigDir, inside: inside.config },
+          passwd: layout.passwd,
+          group: layout.group,
+          hide: [...shared.hide, shared.rootDir, shared.runRoot],
+          expose: [installationOf(exe)],
+        },
+        jupyter,
+      );
+    }
+    const argv = launchArgv({
+      cgroupProcs: limits.cgroup ? limits.cgroup.dirs.map((d) => path.join(d, "cgroup.procs")) : [],
+      switchTo: user,
+      command,
+    });
+    const enforcement: Enforcement = {
+      cpu: limits.cpu,
+      memory: limits.memory,
+      storage: storage.enforcement,
+      processes: limits.processes,
+    };
     this.lastEnforcement = enforcement;
 
-    for (let attempt = 1; ; attempt++) {
-      const port = await pickPort(shared.portsInUse);
-      onProgress({ progress: 40, message: `Starting Jupyter server on port ${port}` });
-      const argv = [exe, ...cmdArgs, ...hubOptions(ctx.baseUrl, port, layout.workdir), ...shared.args];
-      const { fd, offset } = await openLog(layout.log);
-      this.startLog = { offset, token: ctx.token };
-      logLine(fd, `starting ${argv.join(" ")}`);
-      const child = await launch(limits.cgroup ? wrapInCgroup(limits.cgroup, argv) : argv, env, layout.workdir, fd);
-      const stat = await readStat(child.pid!);
-      this.child = child;
-      const target: ProcessTarget = {
-        pid: child.pid!,
-        pgid: child.pid!, // detached: the child leads its own session and process group
-        startTime: stat?.startTime ?? "0",
-        bootId: bootId(),
-        spawnId,
-        cgroup: limits.cgroup,
-      };
-      this.taken.target = target;
-      this.taken.port = port;
-      shared.portsInUse.add(port);
-      shared.log.info({ ...log, pid: target.pid, port }, "launched Jupyter server");
+    const who = user ? `as uid ${user.uid}${sandboxed ? " in a sandbox" : ""}` : `as the hub's uid ${process.getuid?.()}`;
+    onProgress({ progress: 40, message: `Starting Jupyter server ${who}` });
+    const { fd, offset } = await openLog(layout.log);
+    this.startLog = { offset, token: ctx.token };
+    logLine(fd, `starting ${jupyter.join(" ")} ${who}`);
+    const child = await launch(argv, env, layout.workdir, fd);
+    const stat = await readStat(child.pid!);
+    this.child = child;
+    const target: ProcessTarget = {
+      pid: child.pid!,
+      pgid: child.pid!, // detached: the child leads its own session and process group
+      startTime: stat?.startTime ?? "0",
+      bootId: bootId(),
+      spawnId,
+      cgroup: limits.cgroup,
+    };
+    this.taken.target = target;
+    shared.log.info({ ...log, pid: target.pid, uid: user?.uid, sandboxed }, "launched Jupyter server");
 
-      onProgress({ progress: 60, message: "Waiting for the server to listen" });
-      const outcome = await watchFirstSeconds(child, port, signal);
-      if (outcome === "exited") {
-        const code = exitCodeOf(child);
-        const tail = await logTail(layout.log, offset, ctx.token);
-        await terminate(target, 0); // anything it left behind
-        shared.portsInUse.delete(port);
-        if (attempt < PORT_ATTEMPTS && tail.some((l) => PORT_IN_USE.test(l))) {
-          shared.log.warn({ ...log, port }, "port was taken before the server could bind it; retrying");
-          continue;
-        }
-        const message = `The Jupyter server exited with code ${code} right after starting.`;
-        const detail = tail.length ? ["Last lines of its log:", ...tail] : ["It wrote nothing to its log."];
-        throw new SpawnError("exited", [message, ...detail].join("\n"));
-      }
-      this.current = {
-        version: 1,
-        ...target,
-        cgroup: limits.cgroup,
-        port,
-        startedAt: new Date().toISOString(),
-        paths: { dir: layout.dir, workdir: layout.workdir, log: layout.log },
-        storage: storage.state,
-        enforcement,
-      };
-      const done = outcome === "listening" ? "Server listening" : "Server process running";
-      onProgress({ progress: 80, message: `${done} on port ${port}` });
-      return { url: `http://127.0.0.1:${port}` };
+    onProgress({ progress: 60, message: "Waiting for the server to listen" });
+    const outcome = await watchFirstSeconds(child, socketPath, signal);
+    if (outcome === "exited") {
+      const code = exitCodeOf(child);
+      const tail = await logTail(layout.log, offset, ctx.token);
+      await terminate(target, 0); // anything it left behind
+      const message = `The Jupyter server exited with code ${code} right after starting.`;
+      const detail = tail.length ? ["Last lines of its log:", ...tail] : ["It wrote nothing to its log."];
+      throw new SpawnError("exited", [message, ...detail].join("\n"));
     }
+    this.current = {
+      version: 2,
+      ...target,
+      cgroup: limits.cgroup,
+      socketPath,
+      socketDir: this.socketDir,
+      runAs: user,
+      sandboxed,
+      startedAt: new Date().toISOString(),
+      paths: { dir: layout.dir, workdir: layout.workdir, log: layout.log },
+      storage: storage.state,
+      enforcement,
+    };
+    const done = outcome === "listening" ? "Server listening" : "Server process running";
+    onProgress({ progress: 80, message: `${done} on its private socket` });
+    return { url: unixEndpoint(socketPath) };
   }
 
   async recentLog(): Promise<string[]> {
@@ -255,26 +353,30 @@ export class LocalSpawner implements Spawner {
     cgroup: Cgroup | null,
     ctx: SpawnContext,
     onProgress: (p: SpawnProgress) => void,
-  ): Promise<{ cgroup: Cgroup | null; cpu: LimitEnforcement; memory: LimitEnforcement }> {
+  ): Promise<{ cgroup: Cgroup | null; cpu: LimitEnforcement; memory: LimitEnforcement; processes: LimitEnforcement }> {
     const { shared } = this;
     if (!cgroup) {
-      const reason =
-        shared.cgroups === "off"
-          ? "cgroups are disabled (cgroups: off)"
-          : `no usable cgroups: ${shared.cgroupSupport.available ? "unknown" : shared.cgroupSupport.reason}`;
-      return { cgroup: null, cpu: { enforced: false, reason }, memory: { enforced: false, reason } };
+      const reason = this.noCgroupReason();
+      return { cgroup: null, cpu: { enforced: false, reason }, memory: { enforced: false, reason }, processes: { enforced: false, reason } };
     }
     const memory = `${Math.round(ctx.limits.memoryBytes / 2 ** 20)} MiB`;
-    onProgress({ progress: 30, message: `Applying limits (${ctx.limits.cpu} CPU, ${memory} memory)` });
+    onProgress({ progress: 30, message: `Applying limits (${ctx.limits.cpu} CPU, ${memory} memory, ${shared.pidsLimit} processes)` });
     try {
-      return { cgroup, ...(await setupCgroup(cgroup, ctx.limits)) };
+      return { cgroup, ...(await setupCgroup(cgroup, ctx.limits, shared.pidsLimit)) };
     } catch (err) {
       // cgroups: auto means "where the OS allows": run unconfined and say why.
       await removeCgroup(cgroup).catch(() => undefined);
       const reason = `cgroup setup failed: ${(err as Error).message}`;
       shared.log.warn({ user: this.identity.user, server: this.identity.serverName, reason }, "no cgroup limits");
-      return { cgroup: null, cpu: { enforced: false, reason }, memory: { enforced: false, reason } };
+      return { cgroup: null, cpu: { enforced: false, reason }, memory: { enforced: false, reason }, processes: { enforced: false, reason } };
     }
+  }
+
+  private noCgroupReason(): string {
+    const { shared } = this;
+    return shared.cgroups === "off"
+      ? "cgroups are disabled (cgroups: off)"
+      : `no usable cgroups: ${shared.cgroupSupport.available ? "unknown" : shared.cgroupSupport.reason}`;
   }
 
   async stop(options: { now?: boolean } = {}): Promise<void> {
@@ -294,7 +396,7 @@ export class LocalSpawner implements Spawner {
     }
     if (taken.storage) await releaseStorage(taken.storage, this.layout);
     if (taken.cgroup) await removeCgroup(taken.cgroup);
-    if (taken.port !== undefined) this.shared.portsInUse.delete(taken.port);
+    if (taken.socketDir) await rm(taken.socketDir, { recursive: true, force: true });
     this.taken = {};
     this.current = undefined;
   }
@@ -326,8 +428,7 @@ export class LocalSpawner implements Spawner {
     this.current = s;
     this.child = undefined;
     this.lastEnforcement = s.enforcement;
-    this.taken = { storage: s.storage, cgroup: s.cgroup, target: this.targetOf(s), port: s.port };
-    this.shared.portsInUse.add(s.port);
+    this.taken = { storage: s.storage, cgroup: s.cgroup, target: this.targetOf(s), socketDir: s.socketDir };
   }
 
   async removeStorage(): Promise<void> {
@@ -350,6 +451,7 @@ export class LocalSpawner implements Spawner {
       throw new Error(`cannot remove ${dir}: ${mounted.map((m) => m.mountPoint).join(", ")} still mounted`);
     }
     await rm(dir, { recursive: true, force: true });
+    await rm(this.socketDir, { recursive: true, force: true });
     // The user's folder goes too once their last server's storage is gone.
     await rmdir(path.dirname(dir)).catch(() => undefined);
   }
@@ -361,17 +463,35 @@ export class LocalSpawner implements Spawner {
   enforcement(): Enforcement {
     if (this.lastEnforcement) return this.lastEnforcement;
     const { shared } = this;
+    const support = shared.cgroupSupport;
     const cg: LimitEnforcement =
-      shared.cgroups === "off"
-        ? { enforced: false, reason: "cgroups are disabled (cgroups: off)" }
-        : shared.cgroupSupport.available
-          ? { enforced: true, by: `cgroup v${shared.cgroupSupport.version}` }
-          : { enforced: false, reason: `no usable cgroups: ${shared.cgroupSupport.reason}` };
-    return { cpu: cg, memory: cg, storage: plannedStorageEnforcement(shared.storage, shared.loopSupport, this.layout) };
+      shared.cgroups === "off" || !support.available
+        ? { enforced: false, reason: this.noCgroupReason() }
+        : { enforced: true, by: `cgroup v${support.version}` };
+    const pids = support.available && (support.version === 2 ? support.pids : support.pidsRoot !== undefined);
+    const processes: LimitEnforcement =
+      !cg.enforced || pids
+        ? cg.enforced
+          ? { enforced: true, by: `cgroup v${support.available ? support.version : ""} pids.max (${shared.pidsLimit})` }
+          : cg
+        : { enforced: false, reason: "this machine's cgroups have no pids controller" };
+    return {
+      cpu: cg,
+      memory: cg,
+      storage: plannedStorageEnforcement(shared.storage, shared.loopSupport, this.layout),
+      processes,
+    };
   }
 
   private targetOf(s: LocalState | undefined): ProcessTarget {
     if (!s) return { pid: 0, pgid: 0, startTime: "", bootId: "", spawnId: "", cgroup: null };
     return { pid: s.pid, pgid: s.pgid, startTime: s.startTime, bootId: s.bootId, spawnId: s.spawnId, cgroup: s.cgroup };
   }
+}
+
+/** Why a socket folder under `runRoot` would be too deep for Unix sockets (Jupyter's and, unsandboxed, kernels'). */
+export function socketPathProblem(runRoot: string, longestName: number): string | undefined {
+  const longest = path.join(runRoot, "000000000000", "x".repeat(longestName)).length;
+  if (longest <= MAX_SOCKET_PATH) return undefined;
+  return `socket paths under ${runRoot} would be ${longest} bytes, more than the ${MAX_SOCKET_PATH} a Unix socket allows: set spawner.local.runDir to a shorter path (e.g. /run/ganymede)`;
 }

@@ -44,3 +44,13 @@ export interface PolicyStatus {
   files: PolicyFileReport[];
   lastError?: { at: string; message: string; problems: string[] };
 }
+
+/** `GET /hub/api/info` (server/openapi.yaml: `HubInfo`), the parts the admin page shows. */
+export interface HubInfo {
+  version: string;
+  ganymede: string;
+  spawner: {
+    class: string;
+    isolation: { separated: boolean; summary: string; warnings: string[] };
+  };
+}

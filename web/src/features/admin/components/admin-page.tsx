@@ -4,14 +4,22 @@ import { useAllUsers } from "../api/get-users";
 import type { AdminServer, AdminUser } from "../admin-user";
 import { PolicyExplanationView } from "./policy-explanation";
 import { PolicyFiles } from "./policy-files";
+import { ServerIsolation } from "./server-isolation";
 import { UsersTable } from "./users-table";
 
-/** Administration: every user and server (with actions), any user's effective policy, and the policy files. */
+/**
+ * Administration: how servers are isolated, every user and server (with actions), any user's effective policy, and
+ * the policy files.
+ */
 export function AdminPage({ renderServer }: { renderServer: (user: AdminUser, server: AdminServer) => ReactNode }) {
   const users = useAllUsers();
   const [explaining, setExplaining] = useState<string>();
   return (
     <>
+      <section aria-labelledby="isolation-title" className="card">
+        <h2 id="isolation-title">Server isolation</h2>
+        <ServerIsolation />
+      </section>
       <section aria-labelledby="users-title" className="card">
         <h2 id="users-title">Users and servers</h2>
         {users.isPending ? (

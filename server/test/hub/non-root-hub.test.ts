@@ -1,0 +1,100 @@
+/**
+ * A hub that is not root cannot give users identities of their own. It must say so loudly (its start banner, GET
+ * /hub/api/info for administrators) and start servers for one user only: a second user's servers would share the
+ * hub's uid and read the first user's files. The hub really runs as an ordinary uid here, as a child process.
+ */
+import { execFileSync, type ChildProcess } from "node:child_process";
+import { chownSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { identityOf } from "../support/isolation-probes.js";
+import { startKernel } from "../support/kernel.js";
+import { makeDataDir, readEvents, request, spawnHubProcess, waitFor } from "../support/hub.js";
+import { jupyterCommand, repoRoot } from "../support/paths.js";
+import { freePort } from "../support/service-process.js";
+
+/** The hub's own uid: an ordinary one, outside the ranges users get. */
+const HUB = { uid: 1_399_000, gid: 1_399_000 };
+
+let dataDir = "";
+let configFile = "";
+let baseUrl = "";
+let hub: ChildProcess | undefined;
+const banner: string[] = [];
+/** API tokens, made with the CLI before any HTTP request: the CLI blocks the event loop (execFileSync), which would
+ * leave keep-alive sockets that the hub closed meanwhile looking usable. */
+const tokens = { admin: "", alice: "", bob: "" };
+
+/** Runs the hub's CLI as the hub's uid. */
+function cli(...args: string[]): string {
+  return execFileSync(process.execPath, ["--import", "tsx", path.join(repoRoot, "server/src/cli.ts"), "--config", configFile, ...args], {
+    cwd: path.join(repoRoot, "server"),
+    encoding: "utf8",
+    env: { ...process.env, HOME: dataDir, GANYMEDE_LOGGING__LEVEL: "warn" },
+    ...HUB,
+  }).trim();
+}
+
+beforeAll(async () => {
+  dataDir = makeDataDir();
+  chownSync(dataDir, HUB.uid, HUB.gid);
+  baseUrl = `http://127.0.0.1:${await freePort()}`;
+  configFile = path.join(dataDir, "ganymede.yaml");
+  writeFileSync(
+    configFile,
+    YAML.stringify({
+      hub: { bind: baseUrl, dataDir },
+      policies: { dir: path.join(repoRoot, "policies") },
+      spawner: { local: { command: jupyterCommand, storage: "directory", cgroupParent: path.basename(dataDir) } },
+      culler: { enabled: false },
+    }),
+  );
+  chownSync(configFile, HUB.uid, HUB.gid);
+  hub = spawnHubProcess(configFile, { runAs: HUB, stderr: banner });
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${baseUrl}/hub/health`, { signal: AbortSignal.timeout(1000) })).status === 200;
+    } catch {
+      return false;
+    }
+  }, 60_000, 200).catch((err: Error) => {
+    throw new Error(`${err.message}; the hub wrote:\n${banner.join("")}; exit code ${hub?.exitCode}`);
+  });
+  cli("user", "add", "alice");
+  cli("user", "add", "bob");
+  for (const user of ["admin", "alice", "bob"] as const) tokens[user] = cli("token", "create", "--user", user);
+}, 90_000);
+
+afterAll(async () => {
+  if (hub) {
+    const token = tokens.admin;
+    for (const user of ["alice", "bob"]) await request(baseUrl, "DELETE", `users/${user}/server`, { token }).catch(() => undefined);
+    await waitFor(async () => (await request(baseUrl, "GET", "users/alice?include_stopped_servers", { token })).body.servers?.[""]?.stopped !== false, 20_000).catch(() => undefined);
+    hub.kill("SIGTERM");
+    await new Promise((r) => hub!.once("exit", r));
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+it("says loudly that servers share its uid, and starts servers for one user only", async () => {
+  expect(banner.join("")).toMatch(/WARNING \(server isolation\): the hub runs as uid 1399000, not root/);
+
+  const { admin, alice, bob } = tokens;
+  const info = await request(baseUrl, "GET", "info", { token: admin });
+  expect(info.body.spawner.isolation).toMatchObject({ separated: false, summary: expect.stringMatching(/hub's own uid 1399000/) });
+  expect(info.body.spawner.isolation.warnings.join(" ")).toMatch(/Servers of only one user may exist.*Run the hub as root.*isolation: none/);
+
+
+  expect([201, 202]).toContain((await request(baseUrl, "POST", "users/alice/server", { token: alice })).status);
+  const events = await readEvents(baseUrl, "/hub/api/users/alice/server/progress", alice);
+  expect(events.at(-1), JSON.stringify(events)).toMatchObject({ ready: true });
+  const target = { serverUrl: `${baseUrl}/user/alice/`, headers: { authorization: `token ${alice}` } };
+  expect((await identityOf(target, await startKernel(target))).uid).toBe(HUB.uid);
+
+  const refused = await request(baseUrl, "POST", "users/bob/server", { token: bob });
+  expect(refused.status).toBe(500);
+  expect(refused.body.message).toMatch(
+    /Refused: the hub runs as uid 1399000, not root, so it cannot start servers under other uids; every server would run as that one uid.*Servers already exist here for alice, so no other user may have one\. An administrator can run the hub as root/,
+  );
+});
