@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Ganymede needs on a fresh machine, idempotently: pnpm, the Node workspace, a Python
-# virtualenv with JupyterLab (the single-user servers), the generated Prisma clients and the compiled hub.
+# virtualenv with JupyterLab (the single-user servers), the generated Prisma clients and the compiled hub; as root,
+# also Debian's bubblewrap (the sandbox each user's server runs in).
 # With --for-tests, also what only the tests use: Debian's PostgreSQL server, Chromium, OpenLDAP, Samba (an AD DC),
 # and the Docker engine, a registry and debootstrap (the Docker spawner and builder tests make their own base image).
 set -euo pipefail
@@ -26,9 +27,13 @@ if [[ ! -x .venv/bin/jupyter ]] || ! .venv/bin/python -c 'import jupyterlab, jup
   .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 fi
 
+# From Debian, in one apt transaction (apt does not start these services): the servers' sandbox when the hub will
+# run as root (which it needs to give every user a uid of their own), and what only the tests use.
+missing=()
+if [[ $(id -u) == 0 ]]; then
+  [[ -x /usr/bin/bwrap ]] || missing+=(bubblewrap)                    # spawner.local.sandbox
+fi
 if $for_tests; then
-  # What only the tests use, from Debian, in one apt transaction (apt does not start these services).
-  missing=()
   if ! command -v postgres >/dev/null && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     missing+=(postgresql)                         # the PostgreSQL store tests
   fi
@@ -39,11 +44,11 @@ if $for_tests; then
   [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)     # images pushed to a real registry
   [[ -x /usr/sbin/debootstrap ]] || missing+=(debootstrap)            # scripts/make-base-image.sh
   command -v git >/dev/null || missing+=(git)                         # repositories the builder clones
-  if (( ${#missing[@]} )); then
-    log "installing from Debian for the tests: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
+fi
+if (( ${#missing[@]} )); then
+  log "installing from Debian: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 log "generating Prisma clients and building"

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { isUniqueViolation, openDatabase, type Database, type Db } from "../src/store/database.js";
 import { applyMigrations, migrationsDir } from "../src/store/migrate.js";
 import type { Provider } from "../src/store/provider.js";
+import { UnixIdentities } from "../src/users/unix-identities.js";
 import { startPostgres, type PostgresServer } from "./support/postgres.js";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "ganymede-store-"));
@@ -47,6 +48,7 @@ describe.each(["sqlite", "postgresql"] as const)("store on %s", (provider) => {
     // Cascades remove memberships, sessions, tokens and servers.
     await db.user.deleteMany();
     await db.group.deleteMany();
+    await db.unixIdentity.deleteMany();
   });
 
   it("applies the migrations to an empty database, then re-applies as a no-op", async () => {
@@ -169,6 +171,40 @@ describe.each(["sqlite", "postgresql"] as const)("store on %s", (provider) => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(await db.session.count()).toBe(0);
+  });
+
+  it("gives each user one uid, skipping the machine's ids, and never hands a uid to a second person", async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `user${i}`);
+    for (const name of names) await db.user.create({ data: { name } });
+    const machine = [[1005, 1006]] as const; // e.g. an account and a subordinate range of the machine
+    const a = new UnixIdentities(db, { first: 1000, last: 1099 }, () => machine);
+    const b = new UnixIdentities(db, { first: 1000, last: 1099 }, () => machine); // a second hub on the same database
+    // Concurrent first starts, from two hubs, twice for each user.
+    const uids = await Promise.all([...names, ...names].map((name, i) => (i % 2 ? a : b).uidFor(name)));
+    const byUser = new Map<string, number>();
+    uids.forEach((uid, i) => {
+      const name = [...names, ...names][i]!;
+      expect(byUser.get(name) ?? uid).toBe(uid);
+      byUser.set(name, uid);
+    });
+    const given = [...byUser.values()].sort((x, y) => x - y);
+    expect(new Set(given).size).toBe(names.length);
+    expect(given.filter((uid) => uid === 1005 || uid === 1006)).toEqual([]);
+    expect(given.every((uid) => uid >= 1000 && uid <= 1099)).toBe(true);
+
+    // A deleted user's uid stays taken; a new user gets a new one.
+    const gone = byUser.get("user0")!;
+    await db.user.delete({ where: { name: "user0" } });
+    expect(await db.unixIdentity.findUnique({ where: { uid: gone } })).toMatchObject({ userId: null });
+    await db.user.create({ data: { name: "newcomer" } });
+    const fresh = new UnixIdentities(db, { first: 1000, last: 1099 }, () => machine);
+    expect(await fresh.uidFor("newcomer")).toBe(Math.max(...given) + 1);
+    expect(await fresh.uidFor("user1")).toBe(byUser.get("user1"));
+
+    // An exhausted range is refused with the range in the message.
+    await db.user.create({ data: { name: "late" } });
+    const full = new UnixIdentities(db, { first: 1000, last: Math.max(...given) + 1 }, () => machine);
+    await expect(full.uidFor("late")).rejects.toThrow(/no Unix uid is left for late: every uid of spawner\.local\.uids \(1000–1014\)/);
   });
 
   it("rolls a transaction back when it throws", async () => {

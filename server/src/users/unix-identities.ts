@@ -21,11 +21,14 @@ export interface UidSource {
   readonly description: string;
 }
 
-const ATTEMPTS = 5;
+/** Tries against other hubs allocating at the same moment (within one hub, allocations take turns). */
+const ATTEMPTS = 20;
 
 export class UnixIdentities implements UidSource {
   /** Uids already looked up (they never change), so a start costs no query after the first. */
   private readonly known = new Map<string, number>();
+  /** The allocation under way: one at a time, so that simultaneous first starts do not all race for one uid. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
@@ -40,7 +43,9 @@ export class UnixIdentities implements UidSource {
   async uidFor(userName: string): Promise<number> {
     const cached = this.known.get(userName);
     if (cached !== undefined) return cached;
-    const uid = await this.lookupOrAllocate(userName);
+    const run = this.turn.then(() => this.lookupOrAllocate(userName));
+    this.turn = run.catch(() => undefined);
+    const uid = await run;
     this.known.set(userName, uid);
     return uid;
   }
@@ -66,6 +71,7 @@ export class UnixIdentities implements UidSource {
         if (!isUniqueViolation(err) || attempt >= ATTEMPTS) throw err;
         const mine = await this.db.unixIdentity.findUnique({ where: { userId: user.id } });
         if (mine) return mine.uid;
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
       }
     }
   }

@@ -10,10 +10,10 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, signIn } from "../support/browser.js";
 import { startBinderHub, type BinderHub } from "../support/binder-hub.js";
-import { repoRoot } from "../support/paths.js";
+import { screenshotsDir } from "../support/paths.js";
 
 const TIMEOUT = 600_000;
-const SCREENSHOTS = path.join(repoRoot, "server/test-results/screenshots");
+const SCREENSHOTS = screenshotsDir;
 let binder: BinderHub;
 let browser: Browser;
 

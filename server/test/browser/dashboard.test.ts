@@ -14,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboardDir } from "../../src/http/dashboard.js";
 import { launchBrowser, signIn } from "../support/browser.js";
 import { startTestHub, waitFor, type TestHub } from "../support/hub.js";
-import { jupyterBin, repoRoot } from "../support/paths.js";
+import { jupyterBin, screenshotsDir } from "../support/paths.js";
 
 const TIMEOUT = 120_000;
-const SCREENSHOTS = path.join(repoRoot, "server/test-results/screenshots");
+const SCREENSHOTS = screenshotsDir;
 
 let t: TestHub;
 let browser: Browser;
@@ -215,6 +215,10 @@ describe("the Admin page", () => {
     // Only administrators see the Admin link.
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Admin" }).click();
     await page.getByRole("heading", { level: 1, name: "Administration" }).waitFor();
+    // How servers are kept apart, from the hub itself (this hub is root: one uid per user, nothing to warn about).
+    const isolation = page.getByRole("region", { name: "Server isolation" });
+    await isolation.getByText(/Each user's servers run as that user's own unprivileged uid/).waitFor();
+    expect(await isolation.getByRole("alert").count()).toBe(0);
     const carolRow = page.locator('tr[data-user="carol"]');
     expect(await carolRow.locator("td").first().textContent()).toBe("students");
     const daveServer = page.locator('li[data-server="dave/"]');

@@ -1,17 +1,19 @@
 /**
  * A hub that is not root cannot give users identities of their own. It must say so loudly (its start banner, GET
- * /hub/api/info for administrators) and start servers for one user only: a second user's servers would share the
- * hub's uid and read the first user's files. The hub really runs as an ordinary uid here, as a child process.
+ * /hub/api/info and the admin page for administrators) and start servers for one user only: a second user's servers
+ * would share the hub's uid and read the first user's files. The hub really runs as an ordinary uid here, as a child
+ * process; the admin page is looked at in Chromium (screenshot: isolation-warning.png).
  */
 import { execFileSync, type ChildProcess } from "node:child_process";
-import { chownSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { launchBrowser, signIn } from "../support/browser.js";
 import { identityOf } from "../support/isolation-probes.js";
 import { startKernel } from "../support/kernel.js";
 import { makeDataDir, readEvents, request, spawnHubProcess, waitFor } from "../support/hub.js";
-import { jupyterCommand, repoRoot } from "../support/paths.js";
+import { jupyterCommand, repoRoot, screenshotsDir } from "../support/paths.js";
 import { freePort } from "../support/service-process.js";
 
 /** The hub's own uid: an ordinary one, outside the ranges users get. */
@@ -97,4 +99,21 @@ it("says loudly that servers share its uid, and starts servers for one user only
   expect(refused.body.message).toMatch(
     /Refused: the hub runs as uid 1399000, not root, so it cannot start servers under other uids; every server would run as that one uid.*Servers already exist here for alice, so no other user may have one\. An administrator can run the hub as root/,
   );
+});
+
+it("shows administrators the warning at the top of the admin page", async () => {
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const password = readFileSync(path.join(dataDir, "initial-admin-password"), "utf8").trim();
+    await signIn(page, baseUrl, "admin", password, { next: "/hub/admin" });
+    const isolation = page.getByRole("region", { name: "Server isolation" });
+    const alert = isolation.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/Users' servers are not kept apart:.*the hub runs as uid 1399000, not root/);
+    mkdirSync(screenshotsDir, { recursive: true });
+    await isolation.screenshot({ path: path.join(screenshotsDir, "isolation-warning.png") });
+  } finally {
+    await browser.close();
+  }
 });

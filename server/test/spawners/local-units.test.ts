@@ -7,6 +7,7 @@ import { serverLayout } from "../../src/spawners/local/layout.js";
 import { parseMountinfo } from "../../src/spawners/local/mounts.js";
 import { parseStat } from "../../src/spawners/local/proc.js";
 import { planStorage } from "../../src/spawners/local/storage.js";
+import { localStateSchema } from "../../src/spawners/local/state.js";
 import { SpawnError } from "../../src/errors.js";
 
 describe("storage plan", () => {
@@ -77,5 +78,27 @@ describe("names and layout", () => {
 
   it.each(["_default", "../x", "A", "a/b"])("refuses the server name %j", (serverName) => {
     expect(() => serverLayout("/data", { user: "alice", serverName })).toThrow(/invalid server name/);
+  });
+});
+
+describe("state of servers started before identities", () => {
+  it("still restores: a TCP port instead of a socket, no uid, no process limit", () => {
+    const v1 = {
+      version: 1,
+      pid: 4242,
+      pgid: 4242,
+      startTime: "123",
+      bootId: "b",
+      spawnId: "s",
+      port: 41234,
+      startedAt: "2026-11-30T10:00:00.000Z",
+      paths: { dir: "/d/alice/work", workdir: "/d/alice/work/home", log: "/d/alice/work/server.log" },
+      storage: { kind: "directory" },
+      cgroup: null,
+      enforcement: { cpu: { enforced: false, reason: "x" }, memory: { enforced: false, reason: "x" }, storage: { enforced: false, reason: "x" } },
+    };
+    const parsed = localStateSchema.parse(v1);
+    expect(parsed).toMatchObject({ port: 41234, sandboxed: false, enforcement: { processes: { enforced: false } } });
+    expect(parsed.runAs).toBeUndefined();
   });
 });

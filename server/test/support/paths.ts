@@ -14,3 +14,6 @@ if (!existsSync(jupyterBin)) {
 
 /** The Jupyter command the local spawner runs in tests (jupyter-server, lighter than lab). */
 export const jupyterCommand = [jupyterBin, "server"];
+
+/** Where browser tests put their screenshots (the README shows copies from docs/screenshots/). */
+export const screenshotsDir = path.join(repoRoot, "server/test-results/screenshots");
