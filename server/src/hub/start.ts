@@ -177,6 +177,7 @@ const SPAWNERS: Record<HubConfig["spawner"]["backend"], (config: HubConfig, logg
       ...config.spawner.docker,
       storageRoot: path.join(config.hub.dataDir, "docker-storage"),
       stopGraceMs: config.spawner.stopGrace,
+      pidsLimit: config.spawner.pidsLimit,
       logger,
     });
   },

@@ -55,6 +55,9 @@ describe("the container create request", () => {
     hubConfigDir: "/srv/ganymede/server/jupyter-config",
     network: "ganymede",
     limits: { cpu: 1.5, memoryBytes: 2e9, storageBytes: 2 * 2 ** 30 },
+    uid: 1000,
+    gid: 1000,
+    pidsLimit: 1024,
     labels: { "ganymede.hub": "ganymede", "ganymede.user": "alice", "ganymede.server": "work" },
   };
 
@@ -81,6 +84,7 @@ describe("the container create request", () => {
         "JUPYTER_TOKEN=s3cret",
       ],
       Labels: { "ganymede.hub": "ganymede", "ganymede.user": "alice", "ganymede.server": "work" },
+      User: "1000:1000",
       WorkingDir: "/home/jovyan",
       ExposedPorts: { "8888/tcp": {} },
       HostConfig: {
@@ -94,7 +98,10 @@ describe("the container create request", () => {
           { Type: "bind", Source: "/srv/ganymede/server/jupyter-config", Target: "/etc/ganymede/jupyter", ReadOnly: true },
         ],
         Init: true,
+        CapDrop: ["ALL"],
         SecurityOpt: ["no-new-privileges"],
+        PidsLimit: 1024,
+        Privileged: false,
         RestartPolicy: { Name: "no" },
       },
     });
@@ -105,6 +112,12 @@ describe("the container create request", () => {
     expect(spec.Cmd!.join(" ")).not.toContain("s3cret");
     expect(spec.Env).toEqual(expect.arrayContaining(["JUPYTER_TOKEN=s3cret", "HOME=/home/jovyan", "JUPYTER_CONFIG_PATH=/etc/ganymede/jupyter"]));
     expect(spec.Env!.filter((e) => e.startsWith("JUPYTER_TOKEN="))).toHaveLength(1);
+  });
+
+  it("runs as the configured uid:gid with the configured pids limit", () => {
+    const spec = containerSpec({ ...input, uid: 4242, gid: 100, pidsLimit: 128 });
+    expect(spec.User).toBe("4242:100");
+    expect(spec.HostConfig).toMatchObject({ PidsLimit: 128, CapDrop: ["ALL"], Privileged: false, SecurityOpt: ["no-new-privileges"] });
   });
 });
 
@@ -125,9 +138,22 @@ describe("configuration", () => {
       network: "ganymede",
       namePrefix: "ganymede",
       storage: "auto",
+      uid: 1000,
+      gid: 1000,
     });
+    expect(ok.spawner.pidsLimit).toBe(1024);
     expect(configSchema.safeParse({ spawner: { docker: { namePrefix: "Bad_Prefix" } } }).success).toBe(false);
     expect(configSchema.safeParse({ spawner: { docker: { homeDir: "home" } } }).success).toBe(false);
+  });
+
+  it("refuses root's uid and gid, saying why", () => {
+    const root = configSchema.safeParse({ spawner: { docker: { uid: 0, gid: 0 } } });
+    expect(root.error?.issues).toEqual([
+      expect.objectContaining({ path: ["spawner", "docker", "uid"], message: "uid must be at least 1 (0 is root's, and servers never run as root)" }),
+      expect.objectContaining({ path: ["spawner", "docker", "gid"], message: "gid must be at least 1 (0 is root's, and servers never run as root)" }),
+    ]);
+    expect(configSchema.safeParse({ spawner: { docker: { uid: 1000.5 } } }).success).toBe(false);
+    expect(configSchema.parse({ spawner: { docker: { uid: 4242, gid: 100 } } }).spawner.docker).toMatchObject({ uid: 4242, gid: 100 });
   });
 });
 

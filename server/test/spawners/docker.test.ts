@@ -95,6 +95,9 @@ function factory(overrides: Partial<DockerSpawnerOptions> = {}) {
     storage: "auto",
     storageRoot,
     stopGraceMs: 2000,
+    uid: 1000,
+    gid: 1000,
+    pidsLimit: 256,
     ...overrides,
   });
 }

@@ -1,6 +1,10 @@
 /**
  * The container of one server as a Docker Engine API create request: a pure function (no engine call), after
  * KubeSpawner's make_pod, so that every option is covered by plain unit tests.
+ *
+ * What a server may do is decided here: it runs as a fixed non-root uid:gid (never the image's choice, never root),
+ * with every capability dropped, no-new-privileges (a setuid binary in the image cannot make it root again), a pids
+ * limit (a fork bomb stops there), never privileged.
  */
 import type { ContainerCreateOptions } from "dockerode";
 import type { ServerLimits } from "../types.js";
@@ -29,6 +33,11 @@ export interface ContainerInput {
   hubConfigDir: string;
   network: string;
   limits: ServerLimits;
+  /** The uid and gid the server runs as (≥ 1: validated with the configuration). */
+  uid: number;
+  gid: number;
+  /** Most processes and threads the container may have at once. */
+  pidsLimit: number;
   labels: Record<string, string>;
 }
 
@@ -64,6 +73,8 @@ export function containerSpec(input: ContainerInput): ContainerCreateOptions {
     Cmd: [...input.command, ...jupyterOptions(input.baseUrl, input.homeDir), ...input.args],
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: input.labels,
+    // "uid:gid" in numbers: no lookup in the image's /etc/passwd, and no supplementary groups from its /etc/group.
+    User: `${input.uid}:${input.gid}`,
     WorkingDir: input.homeDir,
     ExposedPorts: { [port]: {} },
     HostConfig: {
@@ -80,7 +91,11 @@ export function containerSpec(input: ContainerInput): ContainerCreateOptions {
       ],
       // The engine's tiny init as PID 1: signals reach Jupyter, exited kernels are reaped.
       Init: true,
+      // Jupyter needs none; with an empty bounding set no setuid or file-capability binary can grant one either.
+      CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
+      PidsLimit: input.pidsLimit,
+      Privileged: false,
       RestartPolicy: { Name: "no" },
     },
   };

@@ -56,6 +56,10 @@ export interface DockerShared {
   /** Root of loop-backed volumes' images: `<storageRoot>/<user>/<server>/volume.img`. */
   storageRoot: string;
   stopGraceMs: number;
+  /** The uid and gid every container runs as. */
+  uid: number;
+  gid: number;
+  pidsLimit: number;
   /** Host path of server/jupyter-config, mounted read-only into every container. */
   hubConfigDir: string;
   log: SpawnerLogger;
@@ -171,6 +175,9 @@ export class DockerSpawner implements Spawner {
       hubConfigDir: shared.hubConfigDir,
       network: shared.network,
       limits: ctx.limits,
+      uid: shared.uid,
+      gid: shared.gid,
+      pidsLimit: shared.pidsLimit,
       labels,
     });
     const container = await shared.docker.createContainer(spec);

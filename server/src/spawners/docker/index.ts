@@ -4,7 +4,10 @@
  *
  * - One container per server, `<prefix>-<user>[--<server>]` (naming.ts), labelled with hub, user and server. The image
  *   is the spawn context's (a Binder build) or the configured one; a missing image is pulled from its registry.
- * - Limits: the policy's CPU (`NanoCpus`) and memory (`Memory` = `MemorySwap`) are enforced by the engine.
+ * - Limits: the policy's CPU (`NanoCpus`) and memory (`Memory` = `MemorySwap`), and the configured pids limit
+ *   (`PidsLimit`), are enforced by the engine.
+ * - Privileges: the container runs as the configured uid:gid (not root, not the image's choice), with every
+ *   capability dropped, no-new-privileges, never privileged (container-spec.ts).
  * - Storage: a named volume per server at `homeDir` (the working directory, `$HOME` and Jupyter's root), kept on stop,
  *   deleted by removeStorage(); size-limited through a loop-mounted ext4 image where the hub can do that (storage.ts).
  * - Network: Jupyter listens on 8888 inside; the engine publishes it on a random port of the host's 127.0.0.1 only,
@@ -57,6 +60,11 @@ export interface DockerSpawnerOptions {
   storageRoot: string;
   /** Milliseconds between SIGTERM and SIGKILL on stop. */
   stopGraceMs: number;
+  /** The uid and gid every container runs as (≥ 1). */
+  uid: number;
+  gid: number;
+  /** Most processes and threads one container may have at once (spawner.pidsLimit). */
+  pidsLimit: number;
   logger?: SpawnerLogger;
 }
 
@@ -69,6 +77,14 @@ export function createDockerSpawnerFactory(options: DockerSpawnerOptions): Spawn
   if (options.command.length === 0 || !options.command[0]) throw new Error("docker spawner: command must not be empty");
   if (!NAME_PREFIX.test(options.namePrefix)) throw new Error(`docker spawner: invalid namePrefix ${JSON.stringify(options.namePrefix)}`);
   if (!path.posix.isAbsolute(options.homeDir)) throw new Error("docker spawner: homeDir must be an absolute path");
+  for (const key of ["uid", "gid"] as const) {
+    if (!Number.isInteger(options[key]) || options[key] < 1) {
+      throw new Error(`docker spawner: ${key} must be an integer of at least 1 (servers never run as root), not ${options[key]}`);
+    }
+  }
+  if (!Number.isInteger(options.pidsLimit) || options.pidsLimit < 1) {
+    throw new Error(`docker spawner: pidsLimit must be a positive integer, not ${options.pidsLimit}`);
+  }
   const docker = new Docker({ socketPath: options.socketPath, version: API_VERSION });
   const log = options.logger ?? silent;
 
@@ -89,6 +105,9 @@ export function createDockerSpawnerFactory(options: DockerSpawnerOptions): Spawn
     loop: options.storage === "volume" ? { ok: false, reason: "storage: volume" } : loopSupport(),
     storageRoot: path.resolve(options.storageRoot),
     stopGraceMs: options.stopGraceMs,
+    uid: options.uid,
+    gid: options.gid,
+    pidsLimit: options.pidsLimit,
     hubConfigDir: HUB_JUPYTER_CONFIG,
     log,
     engineFacts: () => (facts ??= askEngine(docker).catch((err: unknown) => ((facts = undefined), Promise.reject(err)))),
