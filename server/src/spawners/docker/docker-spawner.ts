@@ -20,7 +20,8 @@ import type { SpawnerLogger } from "../local/local-spawner.js";
 import { serverLayout, type ServerLayout } from "../local/layout.js";
 import type { LoopSupport } from "../local/storage.js";
 import { formatSize } from "../local/volume.js";
-import { containerSpec, JUPYTER_PORT } from "./container-spec.js";
+import { containerFiles, packFiles, type HubConfigFile } from "./container-files.js";
+import { containerSpec, JUPYTER_PORT, volumeMountPoint } from "./container-spec.js";
 import { answersHttp, engineMessage, ensureImage, ignoring, logTail, orUndefined } from "./engine.js";
 import { isOurs, objectLabels, objectName } from "./naming.js";
 import { dockerStateSchema, type DockerState, type DockerStorageState } from "./state.js";
@@ -56,12 +57,12 @@ export interface DockerShared {
   /** Root of loop-backed volumes' images: `<storageRoot>/<user>/<server>/volume.img`. */
   storageRoot: string;
   stopGraceMs: number;
-  /** The uid and gid every container runs as. */
+  /** The uid and gid every container runs as, and the owner of its volume's root. */
   uid: number;
   gid: number;
   pidsLimit: number;
-  /** Host path of server/jupyter-config, mounted read-only into every container. */
-  hubConfigDir: string;
+  /** The files of server/jupyter-config, copied into every container. */
+  hubConfig: HubConfigFile[];
   log: SpawnerLogger;
   engineFacts(): Promise<EngineFacts>;
   ensureNetwork(): Promise<void>;
@@ -172,7 +173,6 @@ export class DockerSpawner implements Spawner {
       homeDir: shared.homeDir,
       storageDir: ctx.storageDir,
       volume: name,
-      hubConfigDir: shared.hubConfigDir,
       network: shared.network,
       limits: ctx.limits,
       uid: shared.uid,
@@ -182,6 +182,11 @@ export class DockerSpawner implements Spawner {
     });
     const container = await shared.docker.createContainer(spec);
     taken.containerId = container.id;
+    signal.throwIfAborted();
+    // Before the start: Jupyter never runs without the hub's configuration, or on a volume root it cannot use.
+    const mountPoint = volumeMountPoint({ homeDir: shared.homeDir, storageDir: ctx.storageDir });
+    const files = containerFiles({ hubConfig: shared.hubConfig, mountPoint, uid: shared.uid, gid: shared.gid });
+    await container.putArchive(await packFiles(files), { path: "/" });
     signal.throwIfAborted();
 
     onProgress({ progress: 50, message: "Starting container" });

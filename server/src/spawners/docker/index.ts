@@ -10,19 +10,20 @@
  *   capability dropped, no-new-privileges, never privileged (container-spec.ts).
  * - Storage: a named volume per server at `homeDir` (the working directory, `$HOME` and Jupyter's root), kept on stop,
  *   deleted by removeStorage(); size-limited through a loop-mounted ext4 image where the hub can do that (storage.ts).
+ *   Its root is the server's uid:gid with mode 0700, set at each start (container-files.ts).
  * - Network: Jupyter listens on 8888 inside; the engine publishes it on a random port of the host's 127.0.0.1 only,
  *   which the hub's proxy forwards to. Containers sit on a bridge network the hub creates without inter-container
  *   traffic (unless configured otherwise), so no server can reach another's port.
- * - The token comes through `JUPYTER_TOKEN`; server/jupyter-config is mounted read-only and first on
- *   `JUPYTER_CONFIG_PATH` (it keeps the token out of the pages Jupyter serves), as with the local spawner.
+ * - The token comes through `JUPYTER_TOKEN`; server/jupyter-config is copied into the container before it starts
+ *   (root-owned, read-only for the server) and first on `JUPYTER_CONFIG_PATH` (it keeps the token out of the pages
+ *   Jupyter serves), as with the local spawner. Nothing of the hub's is mounted, nor the engine's socket.
  * - start(): storage → image → network → create → start → watch the first seconds: resolves when Jupyter answers HTTP
  *   (or after 3 s if the container still runs: readiness is the hub's check); rejects with `SpawnError("exited")` and
  *   the container's last log lines when it exits first. An aborted or failed start removes what it created.
  * - stop(): `docker stop` (SIGTERM through the engine's init, SIGKILL after the grace period), then removes the
  *   container; the volume stays. poll(): container inspect. state()/restore(): the container id and port.
  *
- * The hub must run on the engine's machine: it bind-mounts its Jupyter configuration and, for size-limited volumes,
- * loop-mounts images that the engine then binds.
+ * With size-limited volumes the hub must run on the engine's machine: it loop-mounts images that the engine then binds.
  */
 import Docker from "dockerode";
 import path from "node:path";
@@ -30,6 +31,7 @@ import { fileURLToPath } from "node:url";
 import type { ServerIdentity, SpawnerFactory } from "../types.js";
 import type { SpawnerLogger } from "../local/local-spawner.js";
 import { loopSupport } from "../local/volume.js";
+import { readHubConfig } from "./container-files.js";
 import { DockerSpawner, type DockerShared, type EngineFacts } from "./docker-spawner.js";
 import { API_VERSION, ensureNetwork } from "./engine.js";
 import { NAME_PREFIX } from "./naming.js";
@@ -60,7 +62,7 @@ export interface DockerSpawnerOptions {
   storageRoot: string;
   /** Milliseconds between SIGTERM and SIGKILL on stop. */
   stopGraceMs: number;
-  /** The uid and gid every container runs as (≥ 1). */
+  /** The uid and gid every container runs as (≥ 1), owner of its volume's root. */
   uid: number;
   gid: number;
   /** Most processes and threads one container may have at once (spawner.pidsLimit). */
@@ -108,7 +110,7 @@ export function createDockerSpawnerFactory(options: DockerSpawnerOptions): Spawn
     uid: options.uid,
     gid: options.gid,
     pidsLimit: options.pidsLimit,
-    hubConfigDir: HUB_JUPYTER_CONFIG,
+    hubConfig: readHubConfig(HUB_JUPYTER_CONFIG),
     log,
     engineFacts: () => (facts ??= askEngine(docker).catch((err: unknown) => ((facts = undefined), Promise.reject(err)))),
     ensureNetwork: () =>
