@@ -216,6 +216,15 @@ export async function removeHubObjects(engine: DockerEngine, prefix: string, net
   return containers.map((c) => c.Names[0] ?? c.Id);
 }
 
+/** How many processes and threads the container has now, as the engine counts them (its cgroup's pids.current). */
+export async function pidsCount(engine: DockerEngine, containerId: string): Promise<number> {
+  // one-shot: the engine answers at once instead of waiting for a second sample to compute CPU usage.
+  const stats = await engine.docker.getContainer(containerId).stats({ stream: false, "one-shot": true });
+  const current = stats.pids_stats?.current;
+  if (current === undefined) throw new Error(`the engine reports no pids count for ${containerId}`);
+  return current;
+}
+
 // ---------------------------------------------------------------- run-scoped services
 
 /**
