@@ -80,6 +80,16 @@ interface Taken {
   created?: { volume: boolean; image: boolean };
 }
 
+/** The failure of a server that exited right after its start: exit code, out-of-memory kill, last log lines. */
+async function exitedEarly(container: Docker.Container, token: string): Promise<SpawnError> {
+  const state = (await orUndefined(() => container.inspect()))?.State;
+  const tail = await logTail(container, token);
+  const oom = state?.OOMKilled ? " (killed: out of memory)" : "";
+  const message = `The Jupyter server exited with code ${state?.ExitCode ?? "unknown"}${oom} right after starting.`;
+  const detail = tail.length ? ["Last lines of its log:", ...tail] : ["It wrote nothing to its log."];
+  return new SpawnError("exited", [message, ...detail].join("\n"));
+}
+
 export class DockerSpawner implements Spawner {
   private readonly name: string;
   private readonly layout: ServerLayout;
@@ -193,6 +203,8 @@ export class DockerSpawner implements Spawner {
     await container.start();
     const info = await container.inspect();
     const hostPort = Number(info.NetworkSettings.Ports?.[`${JUPYTER_PORT}/tcp`]?.[0]?.HostPort);
+    // A container that exited already has no published port any more: that is the server's failure, not the engine's.
+    if (!hostPort && !info.State.Running) throw await exitedEarly(container, ctx.token);
     if (!hostPort) throw new SpawnError("backend", `The Docker engine published no port for container ${name}.`);
     const enforcement: Enforcement = { cpu: facts.cpu, memory: facts.memory, storage: storage.enforcement };
     this.lastEnforcement = enforcement;
@@ -200,14 +212,7 @@ export class DockerSpawner implements Spawner {
 
     onProgress({ progress: 60, message: "Waiting for the server to listen" });
     const outcome = await this.watchFirstSeconds(container, hostPort, ctx.baseUrl, signal);
-    if (outcome === "exited") {
-      const state = (await orUndefined(() => container.inspect()))?.State;
-      const tail = await logTail(container, ctx.token);
-      const oom = state?.OOMKilled ? " (killed: out of memory)" : "";
-      const message = `The Jupyter server exited with code ${state?.ExitCode ?? "unknown"}${oom} right after starting.`;
-      const detail = tail.length ? ["Last lines of its log:", ...tail] : ["It wrote nothing to its log."];
-      throw new SpawnError("exited", [message, ...detail].join("\n"));
-    }
+    if (outcome === "exited") throw await exitedEarly(container, ctx.token);
     this.current = {
       version: 1,
       containerId: container.id,
