@@ -96,12 +96,20 @@ const localSpawner = z
   .strict()
   .prefault({});
 
+/** A container's uid or gid: any id the kernel takes, except root's. */
+const nonRootId = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(1, { error: `${what} must be at least 1 (0 is root's, and servers never run as root)` })
+    .max(2 ** 31 - 2);
+
 const dockerSpawner = z
   .object({
     socketPath: z
       .string()
       .default("/var/run/docker.sock")
-      .describe("The Docker engine's API socket. The engine must run on the hub's machine (the hub mounts its Jupyter configuration and size-limited volumes for the containers)."),
+      .describe("The Docker engine's API socket, used by the hub only (no server ever gets it). With size-limited volumes the engine must run on the hub's machine (the hub loop-mounts their images for the engine)."),
     image: z
       .string()
       .min(1)
@@ -133,6 +141,12 @@ const dockerSpawner = z
       .enum(["auto", "loop", "volume"])
       .default("auto")
       .describe("`loop`: each server's named volume is bound to a size-limited ext4 image the hub loop-mounts (root on the engine's machine); `volume`: plain named volumes, usage measured but not limited (the local volume driver limits size only on xfs with quotas); `auto`: loop when possible."),
+    uid: nonRootId("uid")
+      .default(1000)
+      .describe("The uid every server's container runs as (its User, whatever the image says), and the owner of the root of its volume (mode 0700). 1000 is `jovyan`, who owns the home folder and the Python environment in the images Ganymede builds, as in repo2docker, the Jupyter Docker stacks and zero-to-jupyterhub's singleuser default (uid 1000). Never 0: a server does not run as root."),
+    gid: nonRootId("gid")
+      .default(1000)
+      .describe("The container's group, its only one (no supplementary groups), and the group of its volume's root. 1000 is jovyan's group in the images Ganymede builds. Never 0 (root's group)."),
   })
   .strict()
   .prefault({});

@@ -191,6 +191,7 @@ const SPAWNERS: Record<HubConfig["spawner"]["backend"], SpawnerMaker> = {
       ...config.spawner.docker,
       storageRoot: path.join(config.hub.dataDir, "docker-storage"),
       stopGraceMs: config.spawner.stopGrace,
+      pidsLimit: config.spawner.pidsLimit,
       logger,
     });
   },

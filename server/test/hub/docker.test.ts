@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { LABEL_HUB } from "../../src/spawners/docker/naming.js";
-import { ensureBaseImage, ensureTestServerImage, startDockerEngine, type DockerEngine } from "../support/docker.js";
+import { ensureBaseImage, ensureTestServerImage, removeHubObjects, startDockerEngine, type DockerEngine } from "../support/docker.js";
 import { readEvents, startTestHub, waitFor, type TestHub } from "../support/hub.js";
 
 const prefix = `ghub-${randomBytes(3).toString("hex")}`;
@@ -38,12 +38,7 @@ afterAll(async () => {
   await t?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   if (!engine) return;
-  const filters = JSON.stringify({ label: [`${LABEL_HUB}=${prefix}`] });
-  const containers = await engine.docker.listContainers({ all: true, filters });
-  for (const c of containers) await engine.docker.getContainer(c.Id).remove({ force: true });
-  for (const v of (await engine.docker.listVolumes({ filters })).Volumes ?? []) await engine.docker.getVolume(v.Name).remove();
-  await engine.docker.getNetwork(`${prefix}-net`).remove().catch(() => undefined);
-  expect(containers.map((c) => c.Names[0])).toEqual([]);
+  expect(await removeHubObjects(engine, prefix, `${prefix}-net`)).toEqual([]);
 });
 
 const ourContainers = async () =>

@@ -1,9 +1,17 @@
-/** The Docker spawner's pure parts, without an engine: names, the container create request, config, log frames. */
+/**
+ * The Docker spawner's pure parts, without an engine: names, the container create request, the files copied into a
+ * container, config, log frames.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import tar from "tar-stream";
 import { describe, expect, it } from "vitest";
 import { configSchema } from "../../src/config/schema.js";
+import { containerFiles, packFiles, readHubConfig, type ContainerFile } from "../../src/spawners/docker/container-files.js";
 import { containerSpec, type ContainerInput } from "../../src/spawners/docker/container-spec.js";
 import { demuxLogs } from "../../src/spawners/docker/engine.js";
 import { escapeName, isOurs, objectLabels, objectName } from "../../src/spawners/docker/naming.js";
+import { repoRoot } from "../support/paths.js";
 
 describe("names", () => {
   it("escapes every byte outside [a-z0-9], so any username gives a valid Docker name", () => {
@@ -52,9 +60,11 @@ describe("the container create request", () => {
     baseUrl: "/user/alice/work/",
     homeDir: "/home/jovyan",
     volume: "ganymede-alice--work",
-    hubConfigDir: "/srv/ganymede/server/jupyter-config",
     network: "ganymede",
     limits: { cpu: 1.5, memoryBytes: 2e9, storageBytes: 2 * 2 ** 30 },
+    uid: 1000,
+    gid: 1000,
+    pidsLimit: 1024,
     labels: { "ganymede.hub": "ganymede", "ganymede.user": "alice", "ganymede.server": "work" },
   };
 
@@ -81,6 +91,7 @@ describe("the container create request", () => {
         "JUPYTER_TOKEN=s3cret",
       ],
       Labels: { "ganymede.hub": "ganymede", "ganymede.user": "alice", "ganymede.server": "work" },
+      User: "1000:1000",
       WorkingDir: "/home/jovyan",
       ExposedPorts: { "8888/tcp": {} },
       HostConfig: {
@@ -89,12 +100,12 @@ describe("the container create request", () => {
         NanoCpus: 1_500_000_000,
         Memory: 2_000_000_000,
         MemorySwap: 2_000_000_000,
-        Mounts: [
-          { Type: "volume", Source: "ganymede-alice--work", Target: "/home/jovyan" },
-          { Type: "bind", Source: "/srv/ganymede/server/jupyter-config", Target: "/etc/ganymede/jupyter", ReadOnly: true },
-        ],
+        Mounts: [{ Type: "volume", Source: "ganymede-alice--work", Target: "/home/jovyan" }],
         Init: true,
+        CapDrop: ["ALL"],
         SecurityOpt: ["no-new-privileges"],
+        PidsLimit: 1024,
+        Privileged: false,
         RestartPolicy: { Name: "no" },
       },
     });
@@ -105,6 +116,61 @@ describe("the container create request", () => {
     expect(spec.Cmd!.join(" ")).not.toContain("s3cret");
     expect(spec.Env).toEqual(expect.arrayContaining(["JUPYTER_TOKEN=s3cret", "HOME=/home/jovyan", "JUPYTER_CONFIG_PATH=/etc/ganymede/jupyter"]));
     expect(spec.Env!.filter((e) => e.startsWith("JUPYTER_TOKEN="))).toHaveLength(1);
+  });
+
+  it("runs as the configured uid:gid with the configured pids limit, and mounts the volume only", () => {
+    const spec = containerSpec({ ...input, uid: 4242, gid: 100, pidsLimit: 128, storageDir: "/home/jovyan/work" });
+    expect(spec.User).toBe("4242:100");
+    expect(spec.HostConfig).toMatchObject({ PidsLimit: 128, CapDrop: ["ALL"], Privileged: false, SecurityOpt: ["no-new-privileges"] });
+    expect(spec.HostConfig!.Mounts).toEqual([{ Type: "volume", Source: "ganymede-alice--work", Target: "/home/jovyan/work" }]);
+    expect(spec.HostConfig!.Binds).toBeUndefined();
+  });
+});
+
+describe("the files copied into a container before it starts", () => {
+  const hubConfig = [{ name: "jupyter_server_config.py", content: "c.X = 1\n" }];
+
+  it("are the hub's configuration, root-owned and read-only for the server, and the volume's root, the server's own", () => {
+    expect(containerFiles({ hubConfig, mountPoint: "/home/jovyan", uid: 1000, gid: 1000 })).toEqual([
+      { name: "etc/ganymede/", type: "directory", mode: 0o755, uid: 0, gid: 0 },
+      { name: "etc/ganymede/jupyter/", type: "directory", mode: 0o755, uid: 0, gid: 0 },
+      { name: "etc/ganymede/jupyter/jupyter_server_config.py", type: "file", mode: 0o644, uid: 0, gid: 0, content: "c.X = 1\n" },
+      { name: "home/jovyan/", type: "directory", mode: 0o700, uid: 1000, gid: 1000 },
+    ]);
+    expect(containerFiles({ hubConfig: [], mountPoint: "/home/jovyan/work/", uid: 4242, gid: 100 }).at(-1)).toEqual({
+      name: "home/jovyan/work/",
+      type: "directory",
+      mode: 0o700,
+      uid: 4242,
+      gid: 100,
+    });
+  });
+
+  it("read the hub's configuration folder as it ships", () => {
+    const dir = path.join(repoRoot, "server/jupyter-config");
+    expect(readHubConfig(dir)).toEqual([
+      { name: "jupyter_server_config.py", content: readFileSync(path.join(dir, "jupyter_server_config.py"), "utf8") },
+    ]);
+  });
+
+  it("are packed as a tar with each entry's owner, mode and content", async () => {
+    const files = containerFiles({ hubConfig, mountPoint: "/home/jovyan", uid: 1000, gid: 1000 });
+    const unpacked: ContainerFile[] = [];
+    const extract = tar.extract();
+    extract.on("entry", (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        const { name, type, mode, uid, gid } = header;
+        const content = type === "file" ? { content: Buffer.concat(chunks).toString("utf8") } : {};
+        unpacked.push({ name, type, mode, uid, gid, ...content } as ContainerFile);
+        next();
+      });
+    });
+    const done = new Promise((resolve, reject) => extract.on("finish", resolve).on("error", reject));
+    extract.end(await packFiles(files));
+    await done;
+    expect(unpacked).toEqual(files);
   });
 });
 
@@ -125,9 +191,22 @@ describe("configuration", () => {
       network: "ganymede",
       namePrefix: "ganymede",
       storage: "auto",
+      uid: 1000,
+      gid: 1000,
     });
+    expect(ok.spawner.pidsLimit).toBe(1024);
     expect(configSchema.safeParse({ spawner: { docker: { namePrefix: "Bad_Prefix" } } }).success).toBe(false);
     expect(configSchema.safeParse({ spawner: { docker: { homeDir: "home" } } }).success).toBe(false);
+  });
+
+  it("refuses root's uid and gid, saying why", () => {
+    const root = configSchema.safeParse({ spawner: { docker: { uid: 0, gid: 0 } } });
+    expect(root.error?.issues).toEqual([
+      expect.objectContaining({ path: ["spawner", "docker", "uid"], message: "uid must be at least 1 (0 is root's, and servers never run as root)" }),
+      expect.objectContaining({ path: ["spawner", "docker", "gid"], message: "gid must be at least 1 (0 is root's, and servers never run as root)" }),
+    ]);
+    expect(configSchema.safeParse({ spawner: { docker: { uid: 1000.5 } } }).success).toBe(false);
+    expect(configSchema.parse({ spawner: { docker: { uid: 4242, gid: 100 } } }).spawner.docker).toMatchObject({ uid: 4242, gid: 100 });
   });
 });
 

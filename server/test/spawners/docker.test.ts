@@ -4,12 +4,13 @@
  * volume or mount of its own behind: afterEach checks, cleans up and fails the test if it found any.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SpawnError } from "../../src/errors.js";
 import { createDockerSpawnerFactory, type DockerSpawnerOptions } from "../../src/spawners/docker/index.js";
+import { demuxLogs } from "../../src/spawners/docker/engine.js";
 import { LABEL_HUB } from "../../src/spawners/docker/naming.js";
 import type { SpawnContext, Spawner, SpawnProgress } from "../../src/spawners/types.js";
 import { unmountVolume } from "../../src/spawners/local/volume.js";
@@ -25,6 +26,7 @@ import {
 import { mountsBelow } from "../support/host-processes.js";
 import { request } from "../support/http-probe.js";
 import { alice, contextFor, median, startReady } from "../support/local-spawner-harness.js";
+import { repoRoot } from "../support/paths.js";
 
 let engine: DockerEngine;
 let registry: Registry;
@@ -95,6 +97,9 @@ function factory(overrides: Partial<DockerSpawnerOptions> = {}) {
     storage: "auto",
     storageRoot,
     stopGraceMs: 2000,
+    uid: 1000,
+    gid: 1000,
+    pidsLimit: 256,
     ...overrides,
   });
 }
@@ -117,7 +122,7 @@ async function exec(containerId: string, cmd: string[]): Promise<{ code: number;
   stream.on("data", (c: Buffer) => chunks.push(c));
   await new Promise((r) => stream.on("end", r));
   const { ExitCode } = await run.inspect();
-  return { code: ExitCode ?? -1, output: Buffer.concat(chunks).toString("latin1") };
+  return { code: ExitCode ?? -1, output: demuxLogs(Buffer.concat(chunks)) };
 }
 
 const containerOf = (spawner: Spawner) => (spawner.state() as { containerId: string }).containerId;
@@ -142,12 +147,16 @@ describe("docker spawner", () => {
     expect(info.Config.Labels).toMatchObject({ [LABEL_HUB]: prefix, "ganymede.user": "alice", "ganymede.server": "work" });
     expect(info.HostConfig).toMatchObject({ NanoCpus: 0.5e9, Memory: 512 * 2 ** 20, MemorySwap: 512 * 2 ** 20, NetworkMode: network });
     expect(info.NetworkSettings.Ports["8888/tcp"]).toEqual([{ HostIp: "127.0.0.1", HostPort: new URL(url).port }]);
-    expect(info.Mounts).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ Type: "volume", Name: volumeName, Destination: "/home/jovyan" }),
-        expect.objectContaining({ Type: "bind", Destination: "/etc/ganymede/jupyter", RW: false }),
-      ]),
-    );
+    // The volume is the only mount: the hub's configuration is a root-owned copy the server can read, not change.
+    expect(info.Mounts).toEqual([expect.objectContaining({ Type: "volume", Name: volumeName, Destination: "/home/jovyan" })]);
+    const config = "/etc/ganymede/jupyter/jupyter_server_config.py";
+    const owners = await exec(containerOf(spawner), ["stat", "-c", "%u:%g %a %n", "/home/jovyan", "/etc/ganymede/jupyter", config]);
+    expect(owners.output.trim().split("\n")).toEqual(["1000:1000 700 /home/jovyan", "0:0 755 /etc/ganymede/jupyter", `0:0 644 ${config}`]);
+    expect((await exec(containerOf(spawner), ["cat", config])).output).toBe(readFileSync(path.join(repoRoot, "server/jupyter-config/jupyter_server_config.py"), "utf8"));
+    expect((await exec(containerOf(spawner), ["sh", "-c", `echo changed >> ${config}`])).code).not.toBe(0);
+    // The loop-mounted image behind the volume, seen from the hub's side.
+    const root = statSync(path.join(storageRoot, "alice/work/home"));
+    expect({ uid: root.uid, gid: root.gid, mode: root.mode & 0o7777 }).toEqual({ uid: 1000, gid: 1000, mode: 0o700 });
     expect(info.Config.Env).toEqual(expect.arrayContaining(["JUPYTER_CONFIG_PATH=/etc/ganymede/jupyter", `JUPYTER_TOKEN=${ctx.token}`]));
     expect(info.Config.Cmd.join(" ")).not.toContain(ctx.token);
     expect(JSON.stringify(spawner.state())).not.toContain(ctx.token);
@@ -262,6 +271,8 @@ describe("docker spawner", () => {
     expect(spawner.enforcement().storage).toMatchObject({ enforced: false, reason: expect.stringMatching(/plain Docker volume.*xfs/) });
     const volume = await engine.docker.getVolume(volumeName).inspect();
     expect(volume.Options ?? {}).toEqual({});
+    const root = statSync(volume.Mountpoint);
+    expect({ uid: root.uid, gid: root.gid, mode: root.mode & 0o7777 }).toEqual({ uid: 1000, gid: 1000, mode: 0o700 });
     const put = await request(api("contents/notes.txt"), {
       method: "PUT",
       headers,
@@ -272,6 +283,19 @@ describe("docker spawner", () => {
     await spawner.stop({ now: true });
     await spawner.removeStorage();
     await expect(engine.docker.getVolume(volumeName).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("runs as the configured uid:gid, owning its volume's root even where the image has no folder (a Binder launch)", async () => {
+    // gid 100 (Debian's "users"), not the image's 1000: the configuration decides, not the image.
+    const spawner = factory({ gid: 100 }).create(alice);
+    const { api, headers } = await ready(spawner, ctxFor({ storageDir: "/home/jovyan/work" }));
+    const id = await exec(containerOf(spawner), ["id"]);
+    expect(id.output.trim()).toBe("uid=1000(jovyan) gid=100(users) groups=100(users)");
+    expect((await exec(containerOf(spawner), ["stat", "-c", "%u:%g %a", "/home/jovyan/work"])).output.trim()).toBe("1000:100 700");
+    const put = await request(api("contents/work/notes.txt"), { method: "PUT", headers, body: { type: "file", format: "text", content: "mine" } });
+    expect(put.status).toBe(201);
+    await spawner.stop({ now: true });
+    await spawner.removeStorage();
   });
 
   it("runs the spawn context's image, pulling it from the registry when the engine does not have it", async () => {

@@ -23,6 +23,7 @@ import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
 import { API_VERSION } from "../../src/spawners/docker/engine.js";
+import { LABEL_HUB } from "../../src/spawners/docker/naming.js";
 import { repoRoot } from "./paths.js";
 import { freePort, runTool } from "./service-process.js";
 
@@ -201,6 +202,29 @@ export async function hasLocalImage(docker: Docker, image: string): Promise<bool
   }
 }
 
+/**
+ * Removes every container and volume labelled with the hub name `prefix`, and the network; returns the names of the
+ * containers it found (a test that stopped its servers expects none).
+ */
+export async function removeHubObjects(engine: DockerEngine, prefix: string, network: string): Promise<string[]> {
+  const { docker } = engine;
+  const filters = JSON.stringify({ label: [`${LABEL_HUB}=${prefix}`] });
+  const containers = await docker.listContainers({ all: true, filters });
+  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true });
+  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove();
+  await docker.getNetwork(network).remove().catch(() => undefined);
+  return containers.map((c) => c.Names[0] ?? c.Id);
+}
+
+/** How many processes and threads the container has now, as the engine counts them (its cgroup's pids.current). */
+export async function pidsCount(engine: DockerEngine, containerId: string): Promise<number> {
+  // one-shot: the engine answers at once instead of waiting for a second sample to compute CPU usage.
+  const stats = await engine.docker.getContainer(containerId).stats({ stream: false, "one-shot": true });
+  const current = stats.pids_stats?.current;
+  if (current === undefined) throw new Error(`the engine reports no pids count for ${containerId}`);
+  return current;
+}
+
 // ---------------------------------------------------------------- run-scoped services
 
 /**
@@ -325,18 +349,22 @@ function httpStatus(url: string, method = "GET", headers: Record<string, string>
 
 /**
  * A small server image on top of the base image, as the builder's images will be: user jovyan (uid 1000), a venv in
- * /srv/venv with jupyter-server from PyPI (the version in scripts/requirements.txt). Tagged by a hash of its
- * Dockerfile and the base image's id, so it is built once per machine (~30 s) and rebuilt only when either changes.
+ * /srv/venv with jupyter-server and ipykernel from PyPI (the versions in scripts/requirements.txt; the kernel is for
+ * tests that run code in a server). Tagged by a hash of its Dockerfile and the base image's id, so it is built once
+ * per machine (~45 s) and rebuilt only when either changes.
  */
 export async function ensureTestServerImage(engine: DockerEngine): Promise<string> {
   const base = await engine.docker.getImage(BASE_IMAGE).inspect();
   const requirements = readFileSync(path.join(repoRoot, "scripts/requirements.txt"), "utf8");
-  const version = /^jupyter-server==(\S+)/m.exec(requirements)?.[1];
-  if (!version) throw new Error("scripts/requirements.txt pins no jupyter-server version");
+  const pins = ["jupyter-server", "ipykernel"].map((name) => {
+    const version = new RegExp(`^${name}==(\\S+)`, "m").exec(requirements)?.[1];
+    if (!version) throw new Error(`scripts/requirements.txt pins no ${name} version`);
+    return `${name}==${version}`;
+  });
   const dockerfile = `FROM ${BASE_IMAGE}
 RUN useradd --create-home --uid 1000 --shell /bin/bash jovyan \\
  && python3 -m venv /srv/venv \\
- && /srv/venv/bin/pip install --no-cache-dir --disable-pip-version-check jupyter-server==${version} \\
+ && /srv/venv/bin/pip install --no-cache-dir --disable-pip-version-check ${pins.join(" ")} \\
  && chown -R 1000:1000 /srv/venv
 ENV PATH=/srv/venv/bin:$PATH
 USER 1000

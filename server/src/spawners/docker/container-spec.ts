@@ -1,13 +1,18 @@
 /**
  * The container of one server as a Docker Engine API create request: a pure function (no engine call), after
  * KubeSpawner's make_pod, so that every option is covered by plain unit tests.
+ *
+ * What a server may do is decided here: it runs as a fixed non-root uid:gid (never the image's choice, never root),
+ * with every capability dropped, no-new-privileges (a setuid binary in the image cannot make it root again), a pids
+ * limit (a fork bomb stops there), never privileged, and no mount but its own volume: neither the engine's socket
+ * nor any file of the hub. The hub's Jupyter configuration is copied in instead (container-files.ts).
  */
 import type { ContainerCreateOptions } from "dockerode";
 import type { ServerLimits } from "../types.js";
 
 /** The port Jupyter listens on inside every container. */
 export const JUPYTER_PORT = 8888;
-/** Where the hub's own Jupyter configuration (server/jupyter-config) is mounted, read-only. */
+/** Where the hub's own Jupyter configuration (server/jupyter-config) is copied, root-owned: the server reads it only. */
 export const HUB_CONFIG_TARGET = "/etc/ganymede/jupyter";
 
 export interface ContainerInput {
@@ -25,10 +30,13 @@ export interface ContainerInput {
   /** Where the volume is mounted instead of `homeDir` (a Binder image keeps the repository in the home folder). */
   storageDir?: string;
   volume: string;
-  /** Host path of the hub's Jupyter configuration folder, mounted read-only. */
-  hubConfigDir: string;
   network: string;
   limits: ServerLimits;
+  /** The uid and gid the server runs as (≥ 1: validated with the configuration). */
+  uid: number;
+  gid: number;
+  /** Most processes and threads the container may have at once. */
+  pidsLimit: number;
   labels: Record<string, string>;
 }
 
@@ -45,6 +53,11 @@ export function jupyterOptions(baseUrl: string, homeDir: string): string[] {
     "--ServerApp.allow_remote_access=True",
     "--no-browser",
   ];
+}
+
+/** Where the server's volume is mounted in the container. */
+export function volumeMountPoint(input: Pick<ContainerInput, "homeDir" | "storageDir">): string {
+  return input.storageDir ?? input.homeDir;
 }
 
 export function containerSpec(input: ContainerInput): ContainerCreateOptions {
@@ -64,6 +77,8 @@ export function containerSpec(input: ContainerInput): ContainerCreateOptions {
     Cmd: [...input.command, ...jupyterOptions(input.baseUrl, input.homeDir), ...input.args],
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: input.labels,
+    // "uid:gid" in numbers: no lookup in the image's /etc/passwd, and no supplementary groups from its /etc/group.
+    User: `${input.uid}:${input.gid}`,
     WorkingDir: input.homeDir,
     ExposedPorts: { [port]: {} },
     HostConfig: {
@@ -74,13 +89,14 @@ export function containerSpec(input: ContainerInput): ContainerCreateOptions {
       Memory: memory,
       // Equal to Memory: no swap on top of the granted memory.
       MemorySwap: memory,
-      Mounts: [
-        { Type: "volume", Source: input.volume, Target: input.storageDir ?? input.homeDir },
-        { Type: "bind", Source: input.hubConfigDir, Target: HUB_CONFIG_TARGET, ReadOnly: true },
-      ],
+      Mounts: [{ Type: "volume", Source: input.volume, Target: volumeMountPoint(input) }],
       // The engine's tiny init as PID 1: signals reach Jupyter, exited kernels are reaped.
       Init: true,
+      // Jupyter needs none; with an empty bounding set no setuid or file-capability binary can grant one either.
+      CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
+      PidsLimit: input.pidsLimit,
+      Privileged: false,
       RestartPolicy: { Name: "no" },
     },
   };

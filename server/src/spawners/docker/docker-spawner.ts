@@ -20,7 +20,8 @@ import type { SpawnerLogger } from "../local/local-spawner.js";
 import { serverLayout, type ServerLayout } from "../local/layout.js";
 import type { LoopSupport } from "../local/storage.js";
 import { formatSize } from "../local/volume.js";
-import { containerSpec, JUPYTER_PORT } from "./container-spec.js";
+import { containerFiles, packFiles, type HubConfigFile } from "./container-files.js";
+import { containerSpec, JUPYTER_PORT, volumeMountPoint } from "./container-spec.js";
 import { answersHttp, engineMessage, ensureImage, ignoring, logTail, orUndefined } from "./engine.js";
 import { isOurs, objectLabels, objectName } from "./naming.js";
 import { dockerStateSchema, type DockerState, type DockerStorageState } from "./state.js";
@@ -56,8 +57,12 @@ export interface DockerShared {
   /** Root of loop-backed volumes' images: `<storageRoot>/<user>/<server>/volume.img`. */
   storageRoot: string;
   stopGraceMs: number;
-  /** Host path of server/jupyter-config, mounted read-only into every container. */
-  hubConfigDir: string;
+  /** The uid and gid every container runs as, and the owner of its volume's root. */
+  uid: number;
+  gid: number;
+  pidsLimit: number;
+  /** The files of server/jupyter-config, copied into every container. */
+  hubConfig: HubConfigFile[];
   log: SpawnerLogger;
   engineFacts(): Promise<EngineFacts>;
   ensureNetwork(): Promise<void>;
@@ -76,6 +81,16 @@ interface Taken {
   containerId?: string;
   storage?: DockerStorageState;
   created?: { volume: boolean; image: boolean };
+}
+
+/** The failure of a server that exited right after its start: exit code, out-of-memory kill, last log lines. */
+async function exitedEarly(container: Docker.Container, token: string): Promise<SpawnError> {
+  const state = (await orUndefined(() => container.inspect()))?.State;
+  const tail = await logTail(container, token);
+  const oom = state?.OOMKilled ? " (killed: out of memory)" : "";
+  const message = `The Jupyter server exited with code ${state?.ExitCode ?? "unknown"}${oom} right after starting.`;
+  const detail = tail.length ? ["Last lines of its log:", ...tail] : ["It wrote nothing to its log."];
+  return new SpawnError("exited", [message, ...detail].join("\n"));
 }
 
 export class DockerSpawner implements Spawner {
@@ -171,19 +186,28 @@ export class DockerSpawner implements Spawner {
       homeDir: shared.homeDir,
       storageDir: ctx.storageDir,
       volume: name,
-      hubConfigDir: shared.hubConfigDir,
       network: shared.network,
       limits: ctx.limits,
+      uid: shared.uid,
+      gid: shared.gid,
+      pidsLimit: shared.pidsLimit,
       labels,
     });
     const container = await shared.docker.createContainer(spec);
     taken.containerId = container.id;
+    signal.throwIfAborted();
+    // Before the start: Jupyter never runs without the hub's configuration, or on a volume root it cannot use.
+    const mountPoint = volumeMountPoint({ homeDir: shared.homeDir, storageDir: ctx.storageDir });
+    const files = containerFiles({ hubConfig: shared.hubConfig, mountPoint, uid: shared.uid, gid: shared.gid });
+    await container.putArchive(await packFiles(files), { path: "/" });
     signal.throwIfAborted();
 
     onProgress({ progress: 50, message: "Starting container" });
     await container.start();
     const info = await container.inspect();
     const hostPort = Number(info.NetworkSettings.Ports?.[`${JUPYTER_PORT}/tcp`]?.[0]?.HostPort);
+    // A container that exited already has no published port any more: that is the server's failure, not the engine's.
+    if (!hostPort && !info.State.Running) throw await exitedEarly(container, ctx.token);
     if (!hostPort) throw new SpawnError("backend", `The Docker engine published no port for container ${name}.`);
     const enforcement: Enforcement = { cpu: facts.cpu, memory: facts.memory, storage: storage.enforcement, processes: NO_PIDS_LIMIT };
     this.lastEnforcement = enforcement;
@@ -191,14 +215,7 @@ export class DockerSpawner implements Spawner {
 
     onProgress({ progress: 60, message: "Waiting for the server to listen" });
     const outcome = await this.watchFirstSeconds(container, hostPort, ctx.baseUrl, signal);
-    if (outcome === "exited") {
-      const state = (await orUndefined(() => container.inspect()))?.State;
-      const tail = await logTail(container, ctx.token);
-      const oom = state?.OOMKilled ? " (killed: out of memory)" : "";
-      const message = `The Jupyter server exited with code ${state?.ExitCode ?? "unknown"}${oom} right after starting.`;
-      const detail = tail.length ? ["Last lines of its log:", ...tail] : ["It wrote nothing to its log."];
-      throw new SpawnError("exited", [message, ...detail].join("\n"));
-    }
+    if (outcome === "exited") throw await exitedEarly(container, ctx.token);
     this.current = {
       version: 1,
       containerId: container.id,

@@ -4,22 +4,26 @@
  *
  * - One container per server, `<prefix>-<user>[--<server>]` (naming.ts), labelled with hub, user and server. The image
  *   is the spawn context's (a Binder build) or the configured one; a missing image is pulled from its registry.
- * - Limits: the policy's CPU (`NanoCpus`) and memory (`Memory` = `MemorySwap`) are enforced by the engine.
+ * - Limits: the policy's CPU (`NanoCpus`) and memory (`Memory` = `MemorySwap`), and the configured pids limit
+ *   (`PidsLimit`), are enforced by the engine.
+ * - Privileges: the container runs as the configured uid:gid (not root, not the image's choice), with every
+ *   capability dropped, no-new-privileges, never privileged (container-spec.ts).
  * - Storage: a named volume per server at `homeDir` (the working directory, `$HOME` and Jupyter's root), kept on stop,
  *   deleted by removeStorage(); size-limited through a loop-mounted ext4 image where the hub can do that (storage.ts).
+ *   Its root is the server's uid:gid with mode 0700, set at each start (container-files.ts).
  * - Network: Jupyter listens on 8888 inside; the engine publishes it on a random port of the host's 127.0.0.1 only,
  *   which the hub's proxy forwards to. Containers sit on a bridge network the hub creates without inter-container
  *   traffic (unless configured otherwise), so no server can reach another's port.
- * - The token comes through `JUPYTER_TOKEN`; server/jupyter-config is mounted read-only and first on
- *   `JUPYTER_CONFIG_PATH` (it keeps the token out of the pages Jupyter serves), as with the local spawner.
+ * - The token comes through `JUPYTER_TOKEN`; server/jupyter-config is copied into the container before it starts
+ *   (root-owned, read-only for the server) and first on `JUPYTER_CONFIG_PATH` (it keeps the token out of the pages
+ *   Jupyter serves), as with the local spawner. Nothing of the hub's is mounted, nor the engine's socket.
  * - start(): storage → image → network → create → start → watch the first seconds: resolves when Jupyter answers HTTP
  *   (or after 3 s if the container still runs: readiness is the hub's check); rejects with `SpawnError("exited")` and
  *   the container's last log lines when it exits first. An aborted or failed start removes what it created.
  * - stop(): `docker stop` (SIGTERM through the engine's init, SIGKILL after the grace period), then removes the
  *   container; the volume stays. poll(): container inspect. state()/restore(): the container id and port.
  *
- * The hub must run on the engine's machine: it bind-mounts its Jupyter configuration and, for size-limited volumes,
- * loop-mounts images that the engine then binds.
+ * With size-limited volumes the hub must run on the engine's machine: it loop-mounts images that the engine then binds.
  */
 import Docker from "dockerode";
 import path from "node:path";
@@ -27,6 +31,7 @@ import { fileURLToPath } from "node:url";
 import type { ServerIdentity, SpawnerFactory } from "../types.js";
 import type { SpawnerLogger } from "../local/local-spawner.js";
 import { loopSupport } from "../local/volume.js";
+import { readHubConfig } from "./container-files.js";
 import { DockerSpawner, type DockerShared, type EngineFacts } from "./docker-spawner.js";
 import { API_VERSION, ensureNetwork } from "./engine.js";
 import { NAME_PREFIX } from "./naming.js";
@@ -57,6 +62,11 @@ export interface DockerSpawnerOptions {
   storageRoot: string;
   /** Milliseconds between SIGTERM and SIGKILL on stop. */
   stopGraceMs: number;
+  /** The uid and gid every container runs as (≥ 1), owner of its volume's root. */
+  uid: number;
+  gid: number;
+  /** Most processes and threads one container may have at once (spawner.pidsLimit). */
+  pidsLimit: number;
   logger?: SpawnerLogger;
 }
 
@@ -69,6 +79,14 @@ export function createDockerSpawnerFactory(options: DockerSpawnerOptions): Spawn
   if (options.command.length === 0 || !options.command[0]) throw new Error("docker spawner: command must not be empty");
   if (!NAME_PREFIX.test(options.namePrefix)) throw new Error(`docker spawner: invalid namePrefix ${JSON.stringify(options.namePrefix)}`);
   if (!path.posix.isAbsolute(options.homeDir)) throw new Error("docker spawner: homeDir must be an absolute path");
+  for (const key of ["uid", "gid"] as const) {
+    if (!Number.isInteger(options[key]) || options[key] < 1) {
+      throw new Error(`docker spawner: ${key} must be an integer of at least 1 (servers never run as root), not ${options[key]}`);
+    }
+  }
+  if (!Number.isInteger(options.pidsLimit) || options.pidsLimit < 1) {
+    throw new Error(`docker spawner: pidsLimit must be a positive integer, not ${options.pidsLimit}`);
+  }
   const docker = new Docker({ socketPath: options.socketPath, version: API_VERSION });
   const log = options.logger ?? silent;
 
@@ -89,7 +107,10 @@ export function createDockerSpawnerFactory(options: DockerSpawnerOptions): Spawn
     loop: options.storage === "volume" ? { ok: false, reason: "storage: volume" } : loopSupport(),
     storageRoot: path.resolve(options.storageRoot),
     stopGraceMs: options.stopGraceMs,
-    hubConfigDir: HUB_JUPYTER_CONFIG,
+    uid: options.uid,
+    gid: options.gid,
+    pidsLimit: options.pidsLimit,
+    hubConfig: readHubConfig(HUB_JUPYTER_CONFIG),
     log,
     engineFacts: () => (facts ??= askEngine(docker).catch((err: unknown) => ((facts = undefined), Promise.reject(err)))),
     ensureNetwork: () =>

@@ -6,7 +6,8 @@
  * option, not a kernel one). So where the hub runs as root on the engine's machine (storage: auto or loop), the
  * volume is a local-driver volume bound (`type=none,o=bind`) to a size-limited ext4 image that the hub loop-mounts
  * with the local spawner's volume code (`<dataDir>/docker-storage/<user>/<server>/volume.img`, mounted at `home/`).
- * The engine fills it from the image's home folder on first use (owner included), as any empty volume. Elsewhere, or
+ * The engine fills it from the image's home folder on first use, as any empty volume; the spawner then makes its root
+ * the server's uid:gid with mode 0700 at every start, whatever the kind of volume (container-files.ts). Elsewhere, or
  * with storage: volume, it is a plain volume whose usage is measured but not limited, and enforcement() says so.
  * A server keeps the kind of volume it was created with.
  */
