@@ -90,6 +90,11 @@ it("runs both containers as the configured uid:gid, without capabilities, with t
     const root = statSync((await engine.docker.getVolume(containerName(user)).inspect()).Mountpoint);
     expect({ uid: root.uid, gid: root.gid, mode: root.mode & 0o7777 }).toEqual({ uid: UID, gid: GID, mode: 0o700 });
   }
+  // What administrators and users are told.
+  const model = await t.api("GET", "users/alice", { token: tokens.alice });
+  expect(model.body.servers[""].enforcement.processes).toEqual({ enforced: true, by: `Docker engine (PidsLimit ${PIDS_LIMIT})` });
+  const info = await t.api("GET", "info");
+  expect(info.body.spawner.isolation).toMatchObject({ separated: true, warnings: [], summary: expect.stringContaining(`uid ${UID}:${GID}`) });
 });
 
 describe("code in alice's server", () => {

@@ -68,8 +68,8 @@ export interface DockerShared {
   ensureNetwork(): Promise<void>;
 }
 
-/** Containers get no pids limit yet. */
-const NO_PIDS_LIMIT: LimitEnforcement = { enforced: false, reason: "the Docker backend sets no pids limit" };
+/** The engine applies PidsLimit through the container's pids cgroup. */
+const pidsEnforcement = (limit: number): LimitEnforcement => ({ enforced: true, by: `Docker engine (PidsLimit ${limit})` });
 
 /** How long start() watches a new container for an early exit before leaving readiness to the hub. */
 const WATCH_MS = 3000;
@@ -209,7 +209,7 @@ export class DockerSpawner implements Spawner {
     // A container that exited already has no published port any more: that is the server's failure, not the engine's.
     if (!hostPort && !info.State.Running) throw await exitedEarly(container, ctx.token);
     if (!hostPort) throw new SpawnError("backend", `The Docker engine published no port for container ${name}.`);
-    const enforcement: Enforcement = { cpu: facts.cpu, memory: facts.memory, storage: storage.enforcement, processes: NO_PIDS_LIMIT };
+    const enforcement: Enforcement = { cpu: facts.cpu, memory: facts.memory, storage: storage.enforcement, processes: pidsEnforcement(shared.pidsLimit) };
     this.lastEnforcement = enforcement;
     shared.log.info({ ...this.logFields, id: container.id.slice(0, 12), hostPort, image }, "started container");
 
@@ -330,7 +330,7 @@ export class DockerSpawner implements Spawner {
     if (this.lastEnforcement) return this.lastEnforcement;
     const engine: LimitEnforcement = { enforced: true, by: "Docker engine" };
     const storage = plannedStorageEnforcement(this.shared.storage, this.shared.loop, this.layout);
-    return { cpu: engine, memory: engine, storage, processes: NO_PIDS_LIMIT };
+    return { cpu: engine, memory: engine, storage, processes: pidsEnforcement(this.shared.pidsLimit) };
   }
 
   private storageTarget(): StorageTarget {

@@ -122,7 +122,7 @@ export function createDockerSpawnerFactory(options: DockerSpawnerOptions): Spawn
     create: (identity: ServerIdentity) => new DockerSpawner(shared, identity),
     isolation: () => ({
       separated: true,
-      summary: "Each server is a container of its own, without the engine socket, on a network without traffic between containers.",
+      summary: `Each server is a container of its own running as uid ${options.uid}:${options.gid}, without capabilities, with no-new-privileges and at most ${options.pidsLimit} processes; nothing of the hub is mounted, and containers cannot reach one another.`,
       warnings: [],
     }),
   };
