@@ -7,11 +7,11 @@
  * BENCH_KEEP=1 keeps the temp directory (logs), BENCH_WRITE_DOCS=0 leaves docs/benchmarks.md alone.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CACHE, ROOT, VENV, CHP, startBareServer, startGanymede, startJupyterHub } from "./hubs.mjs";
-import { cpuMs, firstOk, pool, rssMiB, sleep, stats, sweep } from "./lib.mjs";
+import { CACHE, ROOT, VENV, CHP, startBareServer, startGanymede, startJupyterHub, timedBareStart } from "./hubs.mjs";
+import { cpuMs, pool, rssMiB, sleep, stats, sweep } from "./lib.mjs";
 import { renderMarkdown, writeDocs } from "./report.mjs";
 
 const SPAWNS = Number(process.env.BENCH_SPAWNS ?? 10);
@@ -24,6 +24,8 @@ const SETTLE_MS = 5_000; // let each process finish its burst (GC, allocator) be
 const AUTOCANNON = path.join(CACHE, "autocannon", "node_modules", "autocannon", "autocannon.js");
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "ganymede-bench-"));
+// Servers run as their users' own uids, which must be able to pass through to their folders.
+chmodSync(tmp, 0o711);
 const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 let cleaning = null;
 async function cleanup() {
@@ -53,9 +55,10 @@ try {
   // always land on the same next contender), with a pause in between.
   const tokens = { Ganymede: await ganymede.userToken("bench"), JupyterHub: await jupyterhub.userToken("bench") };
   const contenders = {
-    bare: () => bareStart(),
-    Ganymede: () => spawnOnce(ganymede, tokens.Ganymede),
-    JupyterHub: () => spawnOnce(jupyterhub, tokens.JupyterHub),
+    // One directory for every round, like the hubs' servers, whose home directory survives a stop.
+    bare: () => timedBareStart(path.join(tmp, "bare")),
+    Ganymede: () => ganymede.timedSpawn("bench", tokens.Ganymede),
+    JupyterHub: () => jupyterhub.timedSpawn("bench", tokens.JupyterHub),
   };
   const spawnMs = { bare: [], Ganymede: [], JupyterHub: [] };
   for (let i = 0; i <= SPAWNS; i++) {
@@ -142,23 +145,6 @@ try {
 }
 
 // ---------------------------------------------------------------- measurements
-
-/** Launch a bare Jupyter server, time its first 200 on /api/status, stop it. */
-async function bareStart() {
-  // One directory for every round, like the hubs' servers, whose home directory survives a stop.
-  const s = await startBareServer(path.join(tmp, "bare"));
-  await s.stop();
-  return s.startMs;
-}
-
-/** POST …/server with the user's token, then poll /user/bench/api/status through the public port until 200. */
-async function spawnOnce(hub, token) {
-  const t0 = performance.now();
-  await hub.startServer("bench", token);
-  const t1 = await firstOk(`${hub.url}/user/bench/api/status`, { authorization: `token ${token}` });
-  await hub.stopServer("bench");
-  return t1 - t0;
-}
 
 /** RSS of each hub's processes (the Jupyter servers are not counted: they are the same for both). */
 function weigh(hubs) {

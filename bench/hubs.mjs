@@ -41,6 +41,14 @@ class Hub {
   async waitReady(name) {
     await waitUntil(`${this.label} ${name} ready`, async () => (await this.server(name))?.ready === true, { intervalMs: 200, timeoutMs: 180_000 });
   }
+  /** POST …/server with the user's token, then poll /user/<name>/api/status through the public port until 200; stop. */
+  async timedSpawn(name, token) {
+    const t0 = performance.now();
+    await this.startServer(name, token);
+    const t1 = await firstOk(`${this.url}/user/${name}/api/status`, { authorization: `token ${token}` });
+    await this.stopServer(name);
+    return t1 - t0;
+  }
   async stopServer(name) {
     await this.api("DELETE", `/users/${name}/server`, undefined, { expect: [202, 204] });
     await waitUntil(`${this.label} ${name} stopped`, async () => !(await this.server(name)), { intervalMs: 100, timeoutMs: 60_000 });
@@ -60,7 +68,11 @@ async function waitForApi(label, url, child, logFile) {
   }, { timeoutMs: 60_000 });
 }
 
-export async function startGanymede(dir) {
+/**
+ * Starts a Ganymede hub. `cli` runs another build (a checkout's server/dist/cli.js, for comparisons between builds);
+ * `local` adds lines under spawner.local (e.g. `sandbox: "off"`); `label` names it in reports.
+ */
+export async function startGanymede(dir, { cli = CLI, local = [], label = "Ganymede" } = {}) {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -80,6 +92,7 @@ export async function startGanymede(dir) {
       "    storage: directory",
       '    cgroups: "off"',
       `    cgroupParent: ganymede-bench-${path.basename(dir).replace(/[^a-zA-Z0-9_.-]/g, "")}`,
+      ...local.map((line) => `    ${line}`),
       "culler:",
       "  enabled: false",
       "",
@@ -91,11 +104,11 @@ export async function startGanymede(dir) {
     GANYMEDE_SPAWNER__LOCAL__COMMAND: JSON.stringify([path.join(VENV, "bin", "jupyter"), "server"]),
   };
   const logFile = path.join(dir, "hub.log");
-  const child = startProcess(process.execPath, [CLI, "--config", configFile, "start"], { cwd: dir, env, logFile });
-  await waitForApi("Ganymede", url, child, logFile);
+  const child = startProcess(process.execPath, [cli, "--config", configFile, "start"], { cwd: dir, env, logFile });
+  await waitForApi(label, url, child, logFile);
   // The admin exists from the first start on; its token comes from the CLI, as an operator would get it.
-  const token = execFileSync(process.execPath, [CLI, "--config", configFile, "token", "create", "--user", "admin"], { cwd: dir, env, encoding: "utf8" }).trim();
-  return new Hub("Ganymede", url, token, child);
+  const token = execFileSync(process.execPath, [cli, "--config", configFile, "token", "create", "--user", "admin"], { cwd: dir, env, encoding: "utf8" }).trim();
+  return new Hub(label, url, token, child);
 }
 
 class JupyterHub extends Hub {
@@ -154,4 +167,11 @@ export async function startBareServer(dir) {
   const url = `http://127.0.0.1:${port}`;
   const t1 = await firstOk(`${url}/api/status`, { authorization: `token ${token}` });
   return { url, token, child, startMs: t1 - t0, stop: () => stopProcess(child) };
+}
+
+/** Launches a bare Jupyter server in `dir`, times its first 200 on /api/status, stops it. */
+export async function timedBareStart(dir) {
+  const s = await startBareServer(dir);
+  await s.stop();
+  return s.startMs;
 }

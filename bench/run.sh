@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Ganymede vs JupyterHub 5 + configurable-http-proxy, in one run (see docs/benchmarks.md). Run by hand, not in CI:
+# Ganymede vs JupyterHub 5 + configurable-http-proxy, in one run (see docs/benchmarks.md); `bench/run.sh isolation`
+# compares spawns with and without user isolation instead. Run by hand, not in CI:
 # it takes ~15 minutes on 2 cores, starts a few hundred Jupyter servers and rewrites the results block of
 # docs/benchmarks.md.
 # Everything it installs goes to bench/.cache/ (git-ignored); every process it starts is stopped at the end.
@@ -36,5 +37,19 @@ fi
   npm install --prefix "$cache/chp" --no-audit --no-fund --loglevel=error configurable-http-proxy@5
 [[ -f $cache/autocannon/node_modules/autocannon/autocannon.js ]] ||
   npm install --prefix "$cache/autocannon" --no-audit --no-fund --loglevel=error autocannon@8
+
+# `bench/run.sh isolation`: what user isolation costs a spawn, against the build before it (bench/isolation.mjs).
+if [[ "${1:-}" == isolation ]]; then
+  rev=${BENCH_BASELINE_REV:-474d5f3}   # the last build whose servers ran as root
+  baseline=$cache/baseline-$rev
+  if [[ ! -f $baseline/server/dist/cli.js ]]; then
+    log "building the baseline $rev in $baseline"
+    rm -rf "$baseline"; git worktree prune
+    git worktree add --detach "$baseline" "$rev" >/dev/null
+    (cd "$baseline" && npm_config_nodedir=/usr pnpm install --frozen-lockfile --reporter=silent &&
+      pnpm --filter @ganymede/server run generate >/dev/null && pnpm --filter @ganymede/server run build >/dev/null)
+  fi
+  BENCH_BASELINE=$PWD/$baseline exec node bench/isolation.mjs
+fi
 
 exec node bench/bench.mjs "$@"
