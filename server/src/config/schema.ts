@@ -91,7 +91,7 @@ const localSpawner = z
     runDir: z
       .string()
       .optional()
-      .describe("Where each server's private socket folder lives (default <dataDir>/run). Unix socket paths are limited to 107 bytes: use a short path."),
+      .describe("Where each server's private socket folder lives (default /run/ganymede/<8 hex digits> for a root hub, else <dataDir>/servers/.run). Unix socket paths are limited to 107 bytes: use a short path."),
   })
   .strict()
   .prefault({});

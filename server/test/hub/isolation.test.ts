@@ -8,7 +8,7 @@
  * pids limit while 7of9's server keeps answering.
  */
 import { execFileSync } from "node:child_process";
-import { lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { detectCgroups } from "../../src/spawners/local/cgroups.js";
@@ -116,7 +116,9 @@ describe.each([
   let kernel: string;
 
   beforeAll(async () => {
-    t = await startTestHub({ config: { spawner: { pidsLimit: PIDS_LIMIT, local: { sandbox } } } });
+    // Where a real installation keeps its data (/tmp would be the server's own, private /tmp in the sandbox).
+    const dataDir = mkdtempSync("/var/lib/ganymede-test-");
+    t = await startTestHub({ dataDir, config: { spawner: { pidsLimit: PIDS_LIMIT, local: { sandbox } } } });
     const [aliceToken, bToken] = [await t.addUser("alice"), await t.addUser(B)];
     [a, b] = await Promise.all([startDefaultServer(t, "alice", aliceToken), startDefaultServer(t, B, bToken)]);
     const put = await fetch(`${t.url}/user/${B}/api/contents/secret.txt`, {
@@ -130,6 +132,7 @@ describe.each([
 
   afterAll(async () => {
     await t?.close();
+    if (t) rmSync(t.dataDir, { recursive: true, force: true });
   });
 
   it("runs each user's server as their own unprivileged uid, allocated once and recorded", async () => {

@@ -5,15 +5,14 @@
  * process; the admin page is looked at in Chromium (screenshot: isolation-warning.png).
  */
 import { execFileSync, type ChildProcess } from "node:child_process";
-import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { launchBrowser, signIn } from "../support/browser.js";
 import { identityOf } from "../support/isolation-probes.js";
 import { startKernel } from "../support/kernel.js";
-import { makeDataDir, readEvents, request, spawnHubProcess, waitFor } from "../support/hub.js";
-import { jupyterCommand, repoRoot, screenshotsDir } from "../support/paths.js";
+import { makeDataDir, readEvents, request, spawnHubProcess, waitFor, waitForHealth, writeHubConfigFile } from "../support/hub.js";
+import { repoRoot, screenshotsDir } from "../support/paths.js";
 import { freePort } from "../support/service-process.js";
 
 /** The hub's own uid: an ordinary one, outside the ranges users get. */
@@ -42,25 +41,10 @@ beforeAll(async () => {
   dataDir = makeDataDir();
   chownSync(dataDir, HUB.uid, HUB.gid);
   baseUrl = `http://127.0.0.1:${await freePort()}`;
-  configFile = path.join(dataDir, "ganymede.yaml");
-  writeFileSync(
-    configFile,
-    YAML.stringify({
-      hub: { bind: baseUrl, dataDir },
-      policies: { dir: path.join(repoRoot, "policies") },
-      spawner: { local: { command: jupyterCommand, storage: "directory", cgroupParent: path.basename(dataDir) } },
-      culler: { enabled: false },
-    }),
-  );
+  configFile = writeHubConfigFile(dataDir, baseUrl, { cgroupParent: path.basename(dataDir) });
   chownSync(configFile, HUB.uid, HUB.gid);
   hub = spawnHubProcess(configFile, { runAs: HUB, stderr: banner });
-  await waitFor(async () => {
-    try {
-      return (await fetch(`${baseUrl}/hub/health`, { signal: AbortSignal.timeout(1000) })).status === 200;
-    } catch {
-      return false;
-    }
-  }, 60_000, 200).catch((err: Error) => {
+  await waitForHealth(baseUrl, 60_000).catch((err: Error) => {
     throw new Error(`${err.message}; the hub wrote:\n${banner.join("")}; exit code ${hub?.exitCode}`);
   });
   cli("user", "add", "alice");

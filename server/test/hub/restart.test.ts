@@ -5,17 +5,15 @@
  * restart, a stop and a start.
  */
 import type { ChildProcess } from "node:child_process";
-import { statSync, writeFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
 import { afterAll, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/database.js";
 import { issueToken } from "../../src/auth/tokens.js";
 import { loadConfig } from "../../src/config/load.js";
 import { startHub } from "../../src/hub/start.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { makeDataDir, request, spawnHubProcess, stopAllServers, waitFor } from "../support/hub.js";
-import { jupyterCommand, repoRoot } from "../support/paths.js";
+import { makeDataDir, request, spawnHubProcess, stopAllServers, waitFor, waitForHealth, writeHubConfigFile } from "../support/hub.js";
 import { freePort } from "../support/service-process.js";
 
 const children: ChildProcess[] = [];
@@ -36,13 +34,7 @@ afterAll(async () => {
 async function startHubProcess(configFile: string): Promise<ChildProcess> {
   const child = spawnHubProcess(configFile);
   children.push(child);
-  await waitFor(async () => {
-    try {
-      return (await fetch(`${baseUrl}/hub/health`, { signal: AbortSignal.timeout(1000) })).status === 200;
-    } catch {
-      return false;
-    }
-  }, 30_000, 200);
+  await waitForHealth(baseUrl);
   return child;
 }
 
@@ -62,16 +54,7 @@ it("keeps a running server reachable across a kill -9 of the hub", async () => {
   const dataDir = makeDataDir();
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  configFile = path.join(dataDir, "ganymede.yaml");
-  writeFileSync(
-    configFile,
-    YAML.stringify({
-      hub: { bind: baseUrl, dataDir },
-      policies: { dir: path.join(repoRoot, "policies") },
-      spawner: { local: { command: jupyterCommand, storage: "directory" } },
-      culler: { enabled: false },
-    }),
-  );
+  configFile = writeHubConfigFile(dataDir, baseUrl);
 
   const first = await startHubProcess(configFile);
   const db = await openDatabase(`file:${path.join(dataDir, "ganymede.sqlite")}`);

@@ -87,7 +87,7 @@ describe("sandbox", () => {
     config: { outside: "/data/servers/.jupyter-config", inside: "/run/ganymede/jupyter" },
     passwd: "/data/servers/alice/_default/passwd",
     group: "/data/servers/alice/_default/group",
-    hide: ["/data"],
+    hide: ["/data", "/data/servers", "/run/ganymede/0123abcd", "/tmp/elsewhere"],
     expose: ["/home/op/ganymede/.venv", "/opt/conda"],
   };
   const argv = sandboxArgv(plan, ["/opt/conda/bin/jupyter", "lab"]);

@@ -6,8 +6,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import YAML from "yaml";
 import { configSchema, type HubConfig, type HubConfigInput } from "../../src/config/schema.js";
 import { startHub, type RunningHub } from "../../src/hub/start.js";
+import { defaultRunRoot } from "../../src/spawners/local/index.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { issueToken } from "../../src/auth/tokens.js";
 import { jupyterCommand, repoRoot } from "./paths.js";
@@ -101,6 +103,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
       await stopAllServers(hub);
       await hub.close();
       removeCgroupParents(config.spawner.local.cgroupParent);
+      rmSync(defaultRunRoot(path.join(dataDir, "servers")), { recursive: true, force: true });
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -207,6 +210,35 @@ export async function readEvents(base: string, apiPath: string, token: string, t
     .map((chunk) => chunk.trim())
     .filter((chunk) => chunk.startsWith("data: "))
     .map((chunk) => JSON.parse(chunk.slice(6)) as Record<string, unknown>);
+}
+
+/**
+ * Writes `<dataDir>/ganymede.yaml` for a hub run as a child process: the test defaults (the real Jupyter server,
+ * plain directories, no culler) on `baseUrl`, plus `local` under spawner.local. Returns the file's path.
+ */
+export function writeHubConfigFile(dataDir: string, baseUrl: string, local: Record<string, unknown> = {}): string {
+  const file = path.join(dataDir, "ganymede.yaml");
+  writeFileSync(
+    file,
+    YAML.stringify({
+      hub: { bind: baseUrl, dataDir },
+      policies: { dir: path.join(repoRoot, "policies") },
+      spawner: { local: { command: jupyterCommand, storage: "directory", ...local } },
+      culler: { enabled: false },
+    }),
+  );
+  return file;
+}
+
+/** Waits until the hub at `baseUrl` answers /hub/health. */
+export async function waitForHealth(baseUrl: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${baseUrl}/hub/health`, { signal: AbortSignal.timeout(1000) })).status === 200;
+    } catch {
+      return false;
+    }
+  }, timeoutMs, 200);
 }
 
 /**

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeEach } from "vitest";
-import { createLocalSpawnerFactory, type LocalSpawnerOptions } from "../../src/spawners/local/index.js";
+import { createLocalSpawnerFactory, defaultRunRoot, type LocalSpawnerOptions } from "../../src/spawners/local/index.js";
 import { detectCgroups } from "../../src/spawners/local/cgroups.js";
 import type { ServerIdentity, SpawnContext, Spawner, SpawnerFactory, SpawnProgress } from "../../src/spawners/types.js";
 import { request, waitForOk } from "./http-probe.js";
@@ -96,6 +96,7 @@ export function useLocalSpawnerHarness(defaults: Partial<LocalSpawnerOptions> = 
       problems.push(`mount left behind: ${mp}`);
     }
     rmSync(rootDir, { recursive: true, force: true });
+    rmSync(defaultRunRoot(rootDir), { recursive: true, force: true });
     if (problems.length) throw new Error(`cleanup found problems:\n${problems.join("\n")}`);
   });
 

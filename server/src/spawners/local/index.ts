@@ -30,7 +30,8 @@
  *   unmounts the volume, removes the cgroup and the socket folder. Idempotent; works after restore().
  * - poll(): alive = /proc/<pid>/stat exists, is not a zombie, and has the start time (and boot id) recorded at start.
  */
-import { chmodSync, copyFileSync, mkdirSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { UidSource } from "../../users/unix-identities.js";
@@ -49,7 +50,7 @@ export { LocalSpawner } from "./local-spawner.js";
 export interface LocalSpawnerOptions {
   /** Where per-server storage lives: `<rootDir>/<user>/<server or _default>/`. */
   rootDir: string;
-  /** Parent of the servers' socket folders (default `<rootDir>/.run`); keep it short (socket paths ≤ 107 bytes). */
+  /** Parent of the servers' socket folders (default: defaultRunRoot); keep it short (socket paths ≤ 107 bytes). */
   runDir?: string;
   /** Folders hidden from sandboxed servers besides rootDir and runDir (the hub's data directory). */
   hide?: string[];
@@ -99,6 +100,18 @@ function publishJupyterConfig(dir: string): void {
   }
 }
 
+/**
+ * Where socket folders go by default: under /run (short, so socket paths stay within 107 bytes wherever the data
+ * directory is; a tmpfs, emptied at boot like the sockets themselves), one folder per hub (by its servers' root);
+ * under the servers' root for a hub that cannot write /run.
+ */
+export function defaultRunRoot(rootDir: string): string {
+  if (process.getuid?.() === 0 && existsSync("/run")) {
+    return path.join("/run/ganymede", createHash("sha256").update(rootDir).digest("hex").slice(0, 8));
+  }
+  return path.join(rootDir, ".run");
+}
+
 function identitiesFor(options: LocalSpawnerOptions): Identities {
   const cannot = cannotSwitchUsers();
   if (options.isolation === "none") {
@@ -122,7 +135,7 @@ export function createLocalSpawnerFactory(options: LocalSpawnerOptions): Spawner
   }
   const identities = identitiesFor(options);
   const rootDir = path.resolve(options.rootDir);
-  const runRoot = path.resolve(options.runDir ?? path.join(rootDir, ".run"));
+  const runRoot = path.resolve(options.runDir ?? defaultRunRoot(rootDir));
   const jupyterConfigDir = path.join(rootDir, ".jupyter-config");
   mkdirSync(rootDir, { recursive: true, mode: 0o711 });
   chmodSync(rootDir, 0o711);

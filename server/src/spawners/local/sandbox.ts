@@ -44,9 +44,11 @@ export function insidePaths(user: { name: string; uid: number }): { home: string
 const under = (p: string, dir: string): boolean => p === dir || p.startsWith(dir.endsWith("/") ? dir : dir + "/");
 
 export function sandboxArgv(plan: SandboxPlan, command: string[]): string[] {
-  // A folder inside another hidden one is hidden already (and would leave a mount point in the empty one).
+  // A folder inside another hidden or private one is hidden already (and would leave a mount point in the empty one).
   const candidates = [...new Set([...HIDDEN_READ_ONLY, ...plan.hide])];
-  const hidden = candidates.filter((d) => !candidates.some((other) => other !== d && under(d, other)));
+  const hidden = candidates.filter(
+    (d) => !candidates.some((other) => other !== d && under(d, other)) && ![...PRIVATE_WRITABLE, "/run"].some((p) => under(d, p)),
+  );
   const exposed = plan.expose.filter((e) => [...hidden, ...PRIVATE_WRITABLE].some((h) => under(e, h)));
   const args = [
     plan.bwrap,
