@@ -12,15 +12,10 @@
  *
  * containerFiles() is pure (unit-tested entry by entry); packFiles() makes the tar the engine unpacks.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import tar from "tar-stream";
+import type { HubConfigFile } from "../jupyter-config.js";
 import { HUB_CONFIG_TARGET } from "./container-spec.js";
-
-export interface HubConfigFile {
-  name: string;
-  content: string;
-}
 
 /** One tar entry; `name` is relative to the container's `/`, a folder's ends in `/`. */
 export interface ContainerFile {
@@ -38,14 +33,6 @@ export interface ContainerFilesInput {
   mountPoint: string;
   uid: number;
   gid: number;
-}
-
-/** The files of the hub's Jupyter configuration folder, read once when the spawner is configured. */
-export function readHubConfig(dir: string): HubConfigFile[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => ({ name: entry.name, content: readFileSync(path.join(dir, entry.name), "utf8") }))
-    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 const relative = (absolute: string) => path.posix.normalize(absolute).replace(/^\/+/, "").replace(/\/+$/, "");

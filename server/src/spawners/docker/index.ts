@@ -27,11 +27,10 @@
  */
 import Docker from "dockerode";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { ServerIdentity, SpawnerFactory } from "../types.js";
 import type { SpawnerLogger } from "../local/local-spawner.js";
 import { loopSupport } from "../local/volume.js";
-import { readHubConfig } from "./container-files.js";
+import { readHubConfig } from "../jupyter-config.js";
 import { DockerSpawner, type DockerShared, type EngineFacts } from "./docker-spawner.js";
 import { API_VERSION, ensureNetwork } from "./engine.js";
 import { NAME_PREFIX } from "./naming.js";
@@ -72,9 +71,6 @@ export interface DockerSpawnerOptions {
 
 const silent: SpawnerLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
-/** Jupyter configuration shipped with the hub (server/jupyter-config): keeps the server's token out of its pages. */
-const HUB_JUPYTER_CONFIG = fileURLToPath(new URL("../../../jupyter-config", import.meta.url));
-
 export function createDockerSpawnerFactory(options: DockerSpawnerOptions): SpawnerFactory {
   if (options.command.length === 0 || !options.command[0]) throw new Error("docker spawner: command must not be empty");
   if (!NAME_PREFIX.test(options.namePrefix)) throw new Error(`docker spawner: invalid namePrefix ${JSON.stringify(options.namePrefix)}`);
@@ -110,7 +106,7 @@ export function createDockerSpawnerFactory(options: DockerSpawnerOptions): Spawn
     uid: options.uid,
     gid: options.gid,
     pidsLimit: options.pidsLimit,
-    hubConfig: readHubConfig(HUB_JUPYTER_CONFIG),
+    hubConfig: readHubConfig(),
     log,
     engineFacts: () => (facts ??= askEngine(docker).catch((err: unknown) => ((facts = undefined), Promise.reject(err)))),
     ensureNetwork: () =>

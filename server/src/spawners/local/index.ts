@@ -31,14 +31,15 @@
  * - poll(): alive = /proc/<pid>/stat exists, is not a zombie, and has the start time (and boot id) recorded at start.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { UidSource } from "../../users/unix-identities.js";
+import { readHubConfig } from "../jupyter-config.js";
 import type { IsolationReport, ServerIdentity, SpawnerFactory } from "../types.js";
 import { detectCgroups } from "./cgroups.js";
-import { KERNEL_SOCKET_NAME_LENGTH, SOCKET_NAME } from "./layout.js";
-import { LocalSpawner, socketPathProblem, type Identities, type LocalShared, type SpawnerLogger } from "./local-spawner.js";
+import { KERNEL_SOCKET_NAME_LENGTH, SOCKET_NAME, socketPathProblem } from "./layout.js";
+import { LocalSpawner, type LocalShared, type SpawnerLogger } from "./local-spawner.js";
+import type { Identities } from "./run-as.js";
 import { cannotSwitchUsers } from "./privileges.js";
 import { unusableByOthers } from "./reachable.js";
 import { detectSandbox } from "./sandbox.js";
@@ -84,9 +85,6 @@ export interface LocalSpawnerOptions {
 
 const silent: SpawnerLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
-/** Jupyter configuration shipped with the hub (server/jupyter-config): token hidden from pages, kernels on sockets. */
-const HUB_JUPYTER_CONFIG = fileURLToPath(new URL("../../../jupyter-config/", import.meta.url));
-
 /**
  * Copies the hub's Jupyter configuration to `dir` (root's, 0755, files 0644): readable by every server uid wherever
  * the hub is installed, writable by none.
@@ -94,9 +92,9 @@ const HUB_JUPYTER_CONFIG = fileURLToPath(new URL("../../../jupyter-config/", imp
 function publishJupyterConfig(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   chmodSync(dir, 0o755);
-  for (const name of readdirSync(HUB_JUPYTER_CONFIG)) {
-    copyFileSync(path.join(HUB_JUPYTER_CONFIG, name), path.join(dir, name));
-    chmodSync(path.join(dir, name), 0o644);
+  for (const file of readHubConfig()) {
+    writeFileSync(path.join(dir, file.name), file.content);
+    chmodSync(path.join(dir, file.name), 0o644);
   }
 }
 

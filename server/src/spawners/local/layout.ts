@@ -73,3 +73,10 @@ export function serverLayout(rootDir: string, identity: ServerIdentity): ServerL
     group: path.join(dir, "group"),
   };
 }
+
+/** Why a socket folder under `runRoot` would be too deep for Unix sockets (Jupyter's and, unsandboxed, kernels'). */
+export function socketPathProblem(runRoot: string, longestName: number): string | undefined {
+  const longest = path.join(runRoot, "000000000000", "x".repeat(longestName)).length;
+  if (longest <= MAX_SOCKET_PATH) return undefined;
+  return `socket paths under ${runRoot} would be ${longest} bytes, more than the ${MAX_SOCKET_PATH} a Unix socket allows: set spawner.local.runDir to a shorter path (e.g. /run/ganymede)`;
+}

@@ -4,8 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { rm, rmdir, writeFile } from "node:fs/promises";
+import { rm, rmdir } from "node:fs/promises";
 import path from "node:path";
 import { SpawnError } from "../../errors.js";
 import { unixEndpoint } from "../../lib/endpoint.js";
@@ -21,15 +20,15 @@ import type {
   SpawnProgress,
 } from "../types.js";
 import { cgroupFor, removeCgroup, setupCgroup, type Cgroup, type CgroupSupport } from "./cgroups.js";
-import { exitCodeOf, hubOptions, launch, logLine, logTail, openLog, resolveCommand, serverEnv, watchFirstSeconds } from "./launch.js";
-import { MAX_SOCKET_PATH, serverDirName, serverLayout, SOCKET_NAME, socketDirFor, type ServerLayout } from "./layout.js";
+import { exitCodeOf, launch, logLine, logTail, openLog, watchFirstSeconds } from "./launch.js";
+import { planLaunch } from "./launch-plan.js";
+import { serverDirName, serverLayout, SOCKET_NAME, socketDirFor, type ServerLayout } from "./layout.js";
 import { mountsUnder } from "./mounts.js";
 import { giveTo, passThrough } from "./ownership.js";
-import { launchArgv } from "./privileges.js";
 import { bootId, readStat } from "./proc.js";
-import { killCgroupMembers, mainAlive, SPAWN_ID_VAR, terminate, type ProcessTarget } from "./processes.js";
-import { unusableByOthers } from "./reachable.js";
-import { insidePaths, installationOf, sandboxArgv, type SandboxSupport } from "./sandbox.js";
+import { killCgroupMembers, mainAlive, terminate, type ProcessTarget } from "./processes.js";
+import { hubAccount, resolveRunAs, type Identities } from "./run-as.js";
+import type { SandboxSupport } from "./sandbox.js";
 import { localStateSchema, type LocalState } from "./state.js";
 import {
   plannedStorageEnforcement,
@@ -40,7 +39,6 @@ import {
   type StorageMode,
   type StorageState,
 } from "./storage.js";
-import { accountNames, groupWith, passwdWith, unixUserFor, type UnixUser } from "./unix-user.js";
 import { unmountVolume } from "./volume.js";
 
 /** pino-compatible logger. */
@@ -50,17 +48,6 @@ export interface SpawnerLogger {
   error(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
 }
-
-/**
- * Who servers run as, decided once per factory:
- * - `own-uids`: the hub is root and gives each user their own uid (isolation: users);
- * - `hub-uid-one-user`: the hub is not root, so servers run as its uid, for one user only (isolation: users);
- * - `hub-uid`: every server runs as the hub's uid (isolation: none, never as root).
- */
-export type Identities =
-  | { kind: "own-uids"; uidFor(user: string): Promise<number> }
-  | { kind: "hub-uid-one-user"; why: string }
-  | { kind: "hub-uid" };
 
 /** What every spawner of one factory shares: resolved options and what the machine supports. */
 export interface LocalShared {
@@ -149,33 +136,6 @@ export class LocalSpawner implements Spawner {
     }
   }
 
-  /** The identity this user's servers run as (undefined: the hub's own uid), refusing what isolation forbids. */
-  private async runAs(): Promise<UnixUser | undefined> {
-    const { identities } = this.shared;
-    if (identities.kind === "own-uids") {
-      if (this.shared.unreachable) {
-        throw new SpawnError(
-          "backend",
-          `Server folders cannot be reached by the servers' own uids: ${this.shared.unreachable}. An administrator can set hub.dataDir (or spawner.local.runDir) to a folder every user may pass through, e.g. /var/lib/ganymede.`,
-        );
-      }
-      const uid = await identities.uidFor(this.identity.user);
-      return unixUserFor(this.identity.user, uid, accountNames(readFileSync("/etc/passwd", "utf8")));
-    }
-    if (identities.kind === "hub-uid-one-user") {
-      const others = readdirSync(this.shared.rootDir).filter((u) => u !== this.identity.user && !u.startsWith("."));
-      if (others.length) {
-        throw new SpawnError(
-          "backend",
-          `Refused: ${identities.why}; every server would run as that one uid and could read the files of every other server. ` +
-            `Servers already exist here for ${others.slice(0, 3).join(", ")}${others.length > 3 ? " and others" : ""}, so no other user may have one. ` +
-            "An administrator can run the hub as root (one uid per user), or set spawner.local.isolation: none on a single person's machine.",
-        );
-      }
-    }
-    return undefined;
-  }
-
   private async launchAll(
     ctx: SpawnContext,
     signal: AbortSignal,
@@ -183,7 +143,7 @@ export class LocalSpawner implements Spawner {
   ): Promise<Endpoint> {
     const { shared, layout } = this;
     const log = { user: this.identity.user, server: this.identity.serverName };
-    const user = await this.runAs();
+    const user = await resolveRunAs(shared, this.identity.user);
     const cgroup =
       shared.cgroups === "auto" && shared.cgroupSupport.available
         ? cgroupFor(shared.cgroupSupport, shared.cgroupParent, this.cgroupName)
@@ -221,66 +181,20 @@ export class LocalSpawner implements Spawner {
     await rm(this.socketDir, { recursive: true, force: true });
     await passThrough(shared.runRoot);
     if (user) await giveTo(this.socketDir, user);
-    else await giveTo(this.socketDir, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+    else await giveTo(this.socketDir, hubAccount());
     const socketPath = path.join(this.socketDir, SOCKET_NAME);
 
-    const sandboxed = shared.sandbox.ok;
-    const inside = sandboxed && user
-      ? insidePaths(user)
-      : sandboxed
-        ? insidePaths({ name: this.identity.user, uid: process.getuid?.() ?? 0 })
-        : { home: layout.workdir, run: this.socketDir, config: shared.jupyterConfigDir };
     const spawnId = randomUUID();
-    const configured = { ...shared.env, ...ctx.env };
-    const loginName = user?.name ?? process.env.USER ?? "jovyan";
-    const hubEnv = {
-      HOME: inside.home,
-      USER: loginName,
-      LOGNAME: loginName,
-      SHELL: existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh",
-      JUPYTER_TOKEN: ctx.token,
-      JUPYTER_CONFIG_PATH: [inside.config, configured.JUPYTER_CONFIG_PATH].filter(Boolean).join(path.delimiter),
-      JUPYTER_RUNTIME_DIR: inside.run,
-      XDG_RUNTIME_DIR: inside.run,
-      [SPAWN_ID_VAR]: spawnId,
-    };
-    const env = serverEnv(shared.env, ctx.env, hubEnv);
-    const [cmd, ...cmdArgs] = shared.command;
-    const exe = resolveCommand(cmd!, env.PATH ?? "");
-    if (!exe) throw new SpawnError("backend", `command not found: ${cmd}`);
-    if (user) {
-      const why = unusableByOthers(exe, { read: true, execute: true });
-      if (why) {
-        throw new SpawnError(
-          "backend",
-          `The server command ${exe} cannot be run by the server's own uid: ${why}. Install Jupyter where every user can read it (e.g. /opt), or set spawner.local.command.`,
-        );
-      }
-    }
-    const jupyter = [exe, ...cmdArgs, ...hubOptions(ctx.baseUrl, path.join(inside.run, SOCKET_NAME), inside.home), ...shared.args];
-    let command = jupyter;
-    if (shared.sandbox.ok) {
-      const account = user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, name: loginName };
-      await writeFile(layout.passwd, passwdWith(readFileSync("/etc/passwd", "utf8"), account, inside.home, hubEnv.SHELL), { mode: 0o644 });
-      await writeFile(layout.group, groupWith(readFileSync("/etc/group", "utf8"), account), { mode: 0o644 });
-      command = sandboxArgv(
-        {
-          bwrap: shared.sandbox.bwrap,
-          home: { outside: layout.workdir, inside: inside.home },
-          run: { outside: this.socketDir, inside: inside.run },
-          config: { outside: shared.jupyterConfigDir, inside: inside.config },
-          passwd: layout.passwd,
-          group: layout.group,
-          hide: [...shared.hide, shared.rootDir, shared.runRoot],
-          expose: [installationOf(exe)],
-        },
-        jupyter,
-      );
-    }
-    const argv = launchArgv({
+    const { argv, env, jupyter, sandboxed } = await planLaunch({
+      ...shared,
+      hide: [...shared.hide, shared.rootDir, shared.runRoot],
+      layout,
+      socketDir: this.socketDir,
+      account: user ?? hubAccount(),
+      switching: user !== undefined,
       cgroupProcs: limits.cgroup ? limits.cgroup.dirs.map((d) => path.join(d, "cgroup.procs")) : [],
-      switchTo: user,
-      command,
+      spawnId,
+      ctx,
     });
     const enforcement: Enforcement = {
       cpu: limits.cpu,
@@ -487,11 +401,4 @@ export class LocalSpawner implements Spawner {
     if (!s) return { pid: 0, pgid: 0, startTime: "", bootId: "", spawnId: "", cgroup: null };
     return { pid: s.pid, pgid: s.pgid, startTime: s.startTime, bootId: s.bootId, spawnId: s.spawnId, cgroup: s.cgroup };
   }
-}
-
-/** Why a socket folder under `runRoot` would be too deep for Unix sockets (Jupyter's and, unsandboxed, kernels'). */
-export function socketPathProblem(runRoot: string, longestName: number): string | undefined {
-  const longest = path.join(runRoot, "000000000000", "x".repeat(longestName)).length;
-  if (longest <= MAX_SOCKET_PATH) return undefined;
-  return `socket paths under ${runRoot} would be ${longest} bytes, more than the ${MAX_SOCKET_PATH} a Unix socket allows: set spawner.local.runDir to a shorter path (e.g. /run/ganymede)`;
 }
