@@ -71,6 +71,7 @@ function probesAgainst(t: TestHub, b: Running): Record<string, Probe> {
     "read 7of9's file": { kind: "read", path: path.join(b.home, "secret.txt") },
     "write into 7of9's home": { kind: "write", path: path.join(b.home, "intruder") },
     "read 7of9's server log": { kind: "read", path: path.join(path.dirname(b.home), "server.log") },
+    "read 7of9's volume image": { kind: "read", path: path.join(path.dirname(b.home), "volume.img") },
     "list 7of9's socket folder": { kind: "list", path: path.dirname(b.socketPath) },
     "connect to 7of9's server": { kind: "unix", path: b.socketPath },
     "read 7of9's server's environment": { kind: "read", path: `/proc/${b.pid}/environ` },
@@ -95,6 +96,7 @@ function expectedOutcomes(sandboxed: boolean): Record<string, string> {
     "read 7of9's file": hidden("FileNotFoundError"),
     "write into 7of9's home": hidden("FileNotFoundError"),
     "read 7of9's server log": hidden("FileNotFoundError"),
+    "read 7of9's volume image": hidden("FileNotFoundError"),
     "list 7of9's socket folder": hidden("FileNotFoundError"),
     "connect to 7of9's server": hidden("FileNotFoundError"),
     "read 7of9's server's environment": hidden("FileNotFoundError"),
@@ -118,7 +120,8 @@ describe.each([
   beforeAll(async () => {
     // Where a real installation keeps its data (/tmp would be the server's own, private /tmp in the sandbox).
     const dataDir = mkdtempSync("/var/lib/ganymede-test-");
-    t = await startTestHub({ dataDir, config: { spawner: { pidsLimit: PIDS_LIMIT, local: { sandbox } } } });
+    // Size-limited volumes: the images are files of the hub's in the users' folders, and must stay the hub's.
+    t = await startTestHub({ dataDir, config: { spawner: { pidsLimit: PIDS_LIMIT, local: { sandbox, storage: "loop" } } } });
     const [aliceToken, bToken] = [await t.addUser("alice"), await t.addUser(B)];
     [a, b] = await Promise.all([startDefaultServer(t, "alice", aliceToken), startDefaultServer(t, B, bToken)]);
     const put = await fetch(`${t.url}/user/${B}/api/contents/secret.txt`, {
@@ -155,6 +158,20 @@ describe.each([
   });
 
   it("keeps the hub's files and each server's folders private on disk", () => {
+    // Nothing of the hub's can be read or listed by other uids, but what servers are meant to read.
+    const public_ = new Set(["passwd", "group", ".jupyter-config", "jupyter_server_config.py"]);
+    const exposed: string[] = [];
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(dir)) {
+        const p = path.join(dir, name);
+        const s = lstatSync(p);
+        if (s.uid !== 0) continue; // the users' own homes (what is in them is theirs to share or not)
+        if ((s.mode & 0o006) !== 0 && !s.isSymbolicLink() && !public_.has(name)) exposed.push(`${p} ${(s.mode & 0o777).toString(8)}`);
+        if (s.isDirectory()) walk(p);
+      }
+    };
+    walk(t.dataDir);
+    expect(exposed).toEqual([]);
     const mode = (p: string) => statSync(p).mode & 0o777;
     expect(mode(t.dataDir)).toBe(0o711);
     for (const name of readdirSync(t.dataDir)) {

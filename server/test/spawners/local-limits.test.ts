@@ -92,6 +92,10 @@ describe.skipIf(!loop.ok)("local spawner: loop volumes", () => {
     expect(statSync(image).blocks * 512).toBeLessThan(64 * MiB); // sparse
     expect(spawner.enforcement().storage).toEqual({ enforced: true, by: "ext4 loop volume of 256 MiB" });
     expect(existsSync(path.join(workdir, "lost+found"))).toBe(false);
+    // The volume's root is the user's alone; the image it lives in is the hub's alone.
+    const uid = (spawner.state() as { runAs: { uid: number } }).runAs.uid;
+    expect([statSync(workdir).uid, statSync(workdir).mode & 0o777]).toEqual([uid, 0o700]);
+    expect([statSync(image).uid, statSync(image).mode & 0o777]).toEqual([0, 0o600]);
 
     const put = await request(first.api("contents/data.txt"), {
       method: "PUT",

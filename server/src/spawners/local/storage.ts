@@ -121,7 +121,7 @@ export async function releaseStorage(state: StorageState, layout: ServerLayout):
   if (state.kind !== "loop") return;
   if (await mountAt(state.mountPoint)) {
     const bytes = await mountedUsage(state.mountPoint);
-    await writeFile(layout.usageFile, JSON.stringify({ bytes, measuredAt: new Date().toISOString() }));
+    await writeFile(layout.usageFile, JSON.stringify({ bytes, measuredAt: new Date().toISOString() }), { mode: 0o600 });
   }
   await unmountVolume(state.mountPoint);
 }

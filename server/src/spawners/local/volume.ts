@@ -7,7 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import { accessSync, constants, existsSync } from "node:fs";
-import { mkdir, rm, rmdir, stat, statfs, truncate, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, rmdir, stat, statfs, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { mountAt } from "./mounts.js";
@@ -78,7 +78,8 @@ export async function prepareVolume(image: string, requestedBytes: number): Prom
   );
   if (current === undefined) {
     try {
-      await writeFile(image, "", { flag: "wx" });
+      // The hub's alone: a reader would have the user's whole filesystem, a writer could corrupt it for the kernel.
+      await writeFile(image, "", { flag: "wx", mode: 0o600 });
       await truncate(image, sizeBytes);
       // -m 0: no blocks reserved for root, the user gets the whole size; lazy init keeps creation instant.
       await tool("mkfs.ext4", ["-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", image]);
@@ -88,6 +89,8 @@ export async function prepareVolume(image: string, requestedBytes: number): Prom
     }
     return { sizeBytes, created: true };
   }
+  // Images made by earlier versions were readable by everyone (0644).
+  await chmod(image, 0o600);
   if (current < sizeBytes) {
     await truncate(image, sizeBytes);
     // resize2fs insists on a freshly checked filesystem; -p repairs only what is safe (exit 1 = fixed).
