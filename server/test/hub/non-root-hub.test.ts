@@ -64,7 +64,7 @@ afterAll(async () => {
 });
 
 it("says loudly that servers share its uid, and starts servers for one user only", async () => {
-  expect(banner.join("")).toMatch(/WARNING \(server isolation\): the hub runs as uid 1399000, not root/);
+  expect(banner.join("")).toMatch(/WARNING \(server isolation\): The hub runs as uid 1399000, not root/);
 
   const { admin, alice, bob } = tokens;
   const info = await request(baseUrl, "GET", "info", { token: admin });
@@ -94,7 +94,7 @@ it("shows administrators the warning at the top of the admin page", async () => 
     const isolation = page.getByRole("region", { name: "Server isolation" });
     const alert = isolation.getByRole("alert");
     await alert.waitFor();
-    expect(await alert.textContent()).toMatch(/Users' servers are not kept apart:.*the hub runs as uid 1399000, not root/);
+    expect(await alert.textContent()).toMatch(/Users' servers are not kept apart:.*The hub runs as uid 1399000, not root/);
     mkdirSync(screenshotsDir, { recursive: true });
     await isolation.screenshot({ path: path.join(screenshotsDir, "isolation-warning.png") });
   } finally {

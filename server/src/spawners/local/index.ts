@@ -194,7 +194,7 @@ function isolationReport(shared: LocalShared, options: LocalSpawnerOptions): Iso
   } else if (identities.kind === "hub-uid-one-user") {
     summary = `Every server runs as the hub's own uid ${hubUid}, so servers of only one user may exist.`;
     warnings.push(
-      `${identities.why}: every server runs as uid ${hubUid} and could read the hub's data and every other server's files. Servers of only one user may exist; other users are refused. Run the hub as root for one uid per user, or set spawner.local.isolation: none on a single person's machine.`,
+      `${identities.why[0]!.toUpperCase()}${identities.why.slice(1)}: every server runs as uid ${hubUid} and could read the hub's data and every other server's files. Servers of only one user may exist; other users are refused. Run the hub as root for one uid per user, or set spawner.local.isolation: none on a single person's machine.`,
     );
   } else {
     summary = `spawner.local.isolation: none — every server runs as the hub's own uid ${hubUid}.`;
