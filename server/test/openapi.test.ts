@@ -318,6 +318,7 @@ describe("openapi.yaml matches the models", () => {
     lastError: null,
     limits: { cpu: 1, memoryBytes: 2e9, storageBytes: 2 * 1024 ** 3, namedServers: 5, serverNameMaxLength: 20, idleTimeoutMs: null, concurrentBuilds: 2, buildTimeoutMs: 1_800_000 },
     enforcement: null,
+    stopQueuePosition: null,
     state: { pid: 1 },
   };
 

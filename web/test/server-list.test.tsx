@@ -21,6 +21,17 @@ describe("the server list", () => {
     expect(screen.getByText("Last start failed: Jupyter exited with code 1")).toBeTruthy();
   });
 
+  it("shows a stop waiting in line, and a failed stop's reason as the hub wrote it", () => {
+    const servers = [
+      server({ name: "a", status: "stopping", stopped: false, pending: "stop", stop_queue_position: 3 }),
+      server({ name: "b", status: "running", stopped: false, ready: true, last_error: "Stop failed: processes did not exit. alice/b is still running; stop it again." }),
+    ];
+    renderWithProviders(<ServerList user={user(servers)} />);
+    expect(screen.getByText("Stopping (3 in line)")).toBeTruthy();
+    expect(screen.getByText("Stop failed: processes did not exit. alice/b is still running; stop it again.")).toBeTruthy();
+    expect(screen.queryByText(/Last start failed/)).toBeNull();
+  });
+
   it("draws storage used against the limit", () => {
     renderWithProviders(<ServerList user={user([server({ name: "a" })])} />);
     const meter = document.querySelector("meter")!;

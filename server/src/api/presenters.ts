@@ -35,6 +35,7 @@ export function serverModel(userName: string, view: ServerView, extra: { storage
       idle_timeout: view.limits.idleTimeoutMs === null ? "never" : formatDuration(view.limits.idleTimeoutMs),
     },
     enforcement: view.enforcement,
+    stop_queue_position: view.stopQueuePosition,
     storage_used_bytes: extra.storageUsedBytes ?? null,
   };
   if (view.state) model.state = view.state;

@@ -159,6 +159,12 @@ const spawner = z
       .describe("Which backend runs servers: `local` processes, or `docker` containers (see spawner.docker)."),
     startTimeout: durationSchema.prefault("60s").describe("How long a server may take to become ready."),
     stopGrace: durationSchema.prefault("5s").describe("Time between SIGTERM and SIGKILL when stopping."),
+    concurrentStops: z
+      .number()
+      .int()
+      .min(1)
+      .default(64)
+      .describe("How many servers may be in the expensive part of stopping at once (signals, process checks, unmounts); more wait in a queue whose position their model shows."),
     pidsLimit: z
       .number()
       .int()

@@ -72,6 +72,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
     logger,
     metrics,
     startTimeoutMs: config.spawner.startTimeout,
+    concurrentStops: config.spawner.concurrentStops,
     slowSpawnTimeoutMs: config.spawner.slowSpawnTimeout,
   });
   const identifier = new Identifier(db);

@@ -8,6 +8,8 @@ export interface HubMetrics {
   registry: Registry;
   spawnDuration: Histogram<string>;
   spawnFailures: Counter<"reason">;
+  stopDuration: Histogram<string>;
+  stopFailures: Counter<string>;
   proxiedRequests: Counter<string>;
   culls: Counter<string>;
 }
@@ -38,6 +40,17 @@ export function createMetrics(countServers: () => Promise<Record<string, number>
       name: "ganymede_spawn_failures_total",
       help: "Failed spawns by reason (timeout, exited, backend, http, unexpected).",
       labelNames: ["reason"],
+      registers: [registry],
+    }),
+    stopDuration: new Histogram({
+      name: "ganymede_stop_duration_seconds",
+      help: "Time from a stop request to the server stopped (queue included), for successful stops.",
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 60, 120, 300],
+      registers: [registry],
+    }),
+    stopFailures: new Counter({
+      name: "ganymede_stop_failures_total",
+      help: "Stops that failed after their retries (the server is left running or stopped with last_error set).",
       registers: [registry],
     }),
     proxiedRequests: new Counter({

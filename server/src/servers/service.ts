@@ -7,6 +7,7 @@
  * stopped — and a named server created by that very request is removed again, storage included — so a failure
  * leaves no half-created row, directory, process or route.
  */
+import { FifoSlots, type SlotTicket } from "../lib/fifo-slots.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
 import { ConflictError, InputError, NotFoundError, PolicyDenied } from "../errors.js";
@@ -19,6 +20,7 @@ import { backendStateOf, binderOriginOf, parseJsonObject, persistState, restoreS
 import { ProgressLog } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
 import { runSpawn, type RouteSink, type SpawnMetrics } from "./spawn.js";
+import { runStop, type StopMetrics } from "./stop.js";
 import { BINDER_OPTION, BINDER_STORAGE_DIR, type BinderOrigin, type EffectiveLimits, type PolicyUser, type ServerPolicy, type ServerStatus, type ServerView } from "./types.js";
 
 export interface ServersOptions {
@@ -28,8 +30,12 @@ export interface ServersOptions {
   routes: RouteSink;
   secrets: SecretBox;
   logger: Logger;
-  metrics: SpawnMetrics;
+  metrics: SpawnMetrics & StopMetrics;
   startTimeoutMs: number;
+  /** How many stops do their expensive part at once (spawner.concurrentStops). */
+  concurrentStops: number;
+  /** Pauses before a failed stop's retries (default 1 s, 5 s; tests shorten them). */
+  stopRetryDelaysMs?: number[];
   /** How long start()/stop() wait before answering "pending" (JupyterHub's slow_spawn_timeout). */
   slowSpawnTimeoutMs: number;
 }
@@ -42,6 +48,8 @@ interface Runtime {
   abort?: AbortController;
   task?: Promise<void>;
   limits?: EffectiveLimits;
+  /** A stop's place in the queue of stops (while it waits for a slot). */
+  stopTicket?: SlotTicket;
 }
 
 const FAILED_SPAWN_MEMORY_MS = 10 * 60_000;
@@ -50,11 +58,13 @@ type UserRow = { id: number; name: string; groups?: { group: { name: string } }[
 
 export class Servers {
   private readonly runtimes = new Map<string, Runtime>();
+  private readonly stopSlots: FifoSlots;
   /** Proxy traffic and reported activity (the proxy calls `activity.touch` on every request). */
   readonly activity: ActivityLog;
 
   constructor(private readonly o: ServersOptions) {
     this.activity = new ActivityLog(o.db);
+    this.stopSlots = new FifoSlots(o.concurrentStops);
   }
 
   /** How the backend keeps users' servers apart (for administrators). */
@@ -184,7 +194,7 @@ export class Servers {
       const stopping: Runtime = { spawner, pending: "stop", progress: runtime?.progress ?? new ProgressLog() };
       this.runtimes.set(key, stopping);
       this.o.routes.remove(user.name, serverName);
-      await this.o.db.server.update({ where: { id: row.id }, data: { status: "stopping" } });
+      await this.o.db.server.update({ where: { id: row.id }, data: { status: "stopping", lastError: null } });
       this.o.logger.info({ user: user.name, server: serverName, reason: options.reason ?? "requested" }, "stopping server");
       stopping.task = this.finishStop(key, row.id, stopping, options.remove === true);
       const outcome = await Promise.race([
@@ -215,17 +225,15 @@ export class Servers {
   }
 
   private async finishStop(key: string, rowId: number, runtime: Runtime, remove: boolean): Promise<void> {
+    const [user, serverName] = splitKey(key);
     try {
-      await runtime.spawner.stop();
-      this.activity.forget(...splitKey(key));
-      await this.o.db.server.update({
-        where: { id: rowId },
-        data: { status: "stopped", endpoint: null, backendState: this.persist(runtime.spawner) },
-      });
-      if (remove) {
-        const [user, serverName] = splitKey(key);
-        await this.remove(user, serverName, rowId, null, runtime.spawner);
-      }
+      const outcome = await runStop(
+        { ...this.o, slots: this.stopSlots, retryDelaysMs: this.o.stopRetryDelaysMs },
+        { user, serverName, rowId, spawner: runtime.spawner, onTicket: (ticket) => (runtime.stopTicket = ticket) },
+      );
+      if (outcome === "failed") return;
+      this.activity.forget(user, serverName);
+      if (remove) await this.remove(user, serverName, rowId, null, runtime.spawner);
     } finally {
       if (this.runtimes.get(key) === runtime) this.runtimes.delete(key);
     }
@@ -290,6 +298,7 @@ export class Servers {
       lastError: row.lastError,
       limits: runtime?.limits ?? this.o.policy.limitsFor(user),
       enforcement: runtime?.spawner.enforcement() ?? null,
+      stopQueuePosition: runtime?.pending === "stop" ? (runtime.stopTicket?.position() ?? null) : null,
       state: options.includeState ? backendStateOf(row.backendState) : null,
     };
   }

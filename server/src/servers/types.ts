@@ -48,6 +48,8 @@ export interface ServerView {
   lastError: string | null;
   limits: EffectiveLimits;
   enforcement: Enforcement | null;
+  /** While a stop waits for a slot: its place in the queue of stops (1 = next); otherwise null. */
+  stopQueuePosition: number | null;
   /** Backend state (admins only). */
   state: Record<string, unknown> | null;
 }

@@ -17,3 +17,6 @@ export const jupyterCommand = [jupyterBin, "server"];
 
 /** Where browser tests put their screenshots (the README shows copies from docs/screenshots/). */
 export const screenshotsDir = path.join(repoRoot, "server/test-results/screenshots");
+
+/** A minimal stand-in for a Jupyter server (~20 ms to listen, ~10 MB), for tests about the hub at scale. */
+export const standInServer = ["/usr/bin/python3", path.join(repoRoot, "bench/stand-in-server.py")];

@@ -11,7 +11,7 @@ import type { SpawnContext } from "../types.js";
 import { hubOptions, resolveCommand, serverEnv } from "./launch.js";
 import { SOCKET_NAME, type ServerLayout } from "./layout.js";
 import { launchArgv } from "./privileges.js";
-import { SPAWN_ID_VAR } from "./processes.js";
+import { SPAWN_ID_VAR } from "./process-table.js";
 import { unusableByOthers } from "./reachable.js";
 import { insidePaths, installationOf, sandboxArgv, type SandboxSupport } from "./sandbox.js";
 import { groupWith, passwdWith, type UnixUser } from "./unix-user.js";

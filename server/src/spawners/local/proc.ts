@@ -1,7 +1,4 @@
-/**
- * Reading Linux's /proc: process start times (to survive PID reuse) and finding every process that belongs to a
- * server, including kernels that Jupyter starts in sessions of their own.
- */
+/** Reading Linux's /proc: process start times (to survive PID reuse), the process list, and signalling. */
 import { readFile, readdir } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 
@@ -46,30 +43,11 @@ export async function readStat(pid: number): Promise<ProcStat | undefined> {
   }
 }
 
-export function readStatSync(pid: number): ProcStat | undefined {
-  try {
-    const parsed = parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
-    return parsed && { pid, ...parsed };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Every process visible in /proc (zombies included). */
 export async function listProcesses(): Promise<ProcStat[]> {
   const names = await readdir("/proc");
   const stats = await Promise.all(names.filter((n) => /^\d+$/.test(n)).map((n) => readStat(Number(n))));
   return stats.filter((s): s is ProcStat => s !== undefined);
-}
-
-/** Whether the process's initial environment holds `NAME=value` (unreadable → false). */
-export async function hasEnv(pid: number, entry: string): Promise<boolean> {
-  try {
-    const env = await readFile(`/proc/${pid}/environ`, "latin1");
-    return env.startsWith(entry + "\0") || env.includes("\0" + entry + "\0") || env === entry;
-  } catch {
-    return false;
-  }
 }
 
 /** Sends a signal, ignoring processes that are already gone. */

@@ -1,15 +1,21 @@
 /**
  * Which processes belong to a server, and how they are stopped.
  *
- * Jupyter starts kernels in sessions (and process groups) of their own, so killing the server's process group is not
- * enough. A process belongs to the server when it is in the server's cgroup, or carries the server's
- * `GANYMEDE_SPAWN_ID` in its environment (inherited by every descendant), or shares a process group with such a
- * process, or descends from one. The start time read from /proc keeps a reused PID from being mistaken for ours.
+ * With cgroups, the server's cgroup lists them all: every process joins it before exec (privileges.ts) and cannot
+ * leave it (moving needs write access to another group's cgroup.procs, which is root's). That is one small file per
+ * check, whatever else runs on the machine.
+ *
+ * Without cgroups, Jupyter's kernels run in sessions (and process groups) of their own, so a process belongs to the
+ * server when it carries the server's `GANYMEDE_SPAWN_ID` in its environment (inherited by every descendant), or
+ * shares a process group with such a process, or descends from one. That needs the whole process table, so a stop
+ * looks at it only to find the processes and, once they seem gone, to make sure no child appeared meanwhile; in
+ * between it checks just the processes it knows (follow()). Whole-table looks are shared by every stop in flight
+ * (process-table.ts): a thousand servers stopping at once cost a few scans, not a thousand per tick. The start time
+ * read from /proc keeps a reused PID from being mistaken for ours.
  */
-import { bootId, hasEnv, listProcesses, readStat, signal, type ProcStat } from "./proc.js";
 import { cgroupPids, killCgroup, type Cgroup } from "./cgroups.js";
-
-export const SPAWN_ID_VAR = "GANYMEDE_SPAWN_ID";
+import { bootId, readStat, signal, type ProcStat } from "./proc.js";
+import { processTable, type ProcessTable } from "./process-table.js";
 
 export interface ProcessTarget {
   pid: number;
@@ -36,19 +42,44 @@ export async function mainAlive(t: ProcessTarget): Promise<boolean> {
 /** The server's live processes (see the module comment). */
 export async function members(t: ProcessTarget): Promise<ProcStat[]> {
   if (t.bootId !== bootId()) return [];
-  const all = (await listProcesses()).filter(live);
+  if (t.cgroup) {
+    const stats = await Promise.all((await cgroupPids(t.cgroup)).map((pid) => readStat(pid)));
+    return stats.filter((s): s is ProcStat => s !== undefined && live(s));
+  }
+  return membersIn(await processTable(), t);
+}
+
+/**
+ * Follows one server's processes through a stop: each call returns those still alive. With a cgroup that is the
+ * group's list; without one, the processes found by a whole-table look, checked one by one until none is left, when
+ * another whole-table look confirms it (or finds children started meanwhile, and following goes on).
+ */
+export function follow(t: ProcessTarget): () => Promise<ProcStat[]> {
+  let known: ProcStat[] = [];
+  return async () => {
+    if (t.cgroup || t.bootId !== bootId()) return members(t);
+    const still = await Promise.all(
+      known.map(async (k) => {
+        const s = await readStat(k.pid);
+        return s && s.startTime === k.startTime && live(s) ? s : undefined;
+      }),
+    );
+    known = still.filter((s): s is ProcStat => s !== undefined);
+    if (known.length === 0) known = await members(t);
+    return known;
+  };
+}
+
+/** The server's processes in a snapshot of the process table (servers without cgroups). */
+export function membersIn(table: ProcessTable, t: ProcessTarget): ProcStat[] {
   const started = Number(t.startTime);
   // A server's processes cannot be older than its main process.
-  const candidates = all.filter((s) => Number(s.startTime) >= started);
-  const inCgroup = new Set(t.cgroup ? await cgroupPids(t.cgroup) : []);
-  const marker = `${SPAWN_ID_VAR}=${t.spawnId}`;
+  const candidates = table.processes.filter((s) => live(s) && Number(s.startTime) >= started);
   const proven = new Map<number, ProcStat>();
-  await Promise.all(
-    candidates.map(async (s) => {
-      const isMain = s.pid === t.pid && s.startTime === t.startTime;
-      if (isMain || inCgroup.has(s.pid) || (await hasEnv(s.pid, marker))) proven.set(s.pid, s);
-    }),
-  );
+  for (const s of candidates) {
+    const isMain = s.pid === t.pid && s.startTime === t.startTime;
+    if (isMain || table.spawnIdOf(s) === t.spawnId) proven.set(s.pid, s);
+  }
   // Same process group as a proven member (e.g. a child that dropped the environment variable).
   const groups = new Set([...proven.values()].map((s) => s.pgrp));
   for (const s of candidates) if (groups.has(s.pgrp)) proven.set(s.pid, s);
@@ -67,43 +98,54 @@ export async function members(t: ProcessTarget): Promise<ProcStat[]> {
   return [...proven.values()];
 }
 
-/** Polls `done` every `intervalMs` until it is true or `ms` have passed; returns its last answer. */
-async function waitUntil(done: () => Promise<boolean>, ms: number, intervalMs = 50): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await done()) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(intervalMs);
-  }
+/** How long SIGKILLed processes may take to disappear before a stop gives up. */
+export const KILL_WAIT_MS = 10_000;
+/** How often a stop looks again. */
+const TICK_MS = 50;
+
+/** What terminate() needs of the machine (real processes by default; tests drive it with a scripted neighbour). */
+export interface ProcessControl {
+  /** A function that returns the server's live processes each time it is called (see follow()). */
+  follow(t: ProcessTarget): () => Promise<ProcStat[]>;
+  mainAlive(t: ProcessTarget): Promise<boolean>;
+  signal(pid: number, sig: NodeJS.Signals): void;
+  killCgroup(cgroup: Cgroup): Promise<boolean>;
 }
 
-/** How long SIGKILLed processes may take to disappear before stop() gives up. */
-const KILL_WAIT_MS = 10_000;
+const machine: ProcessControl = { follow, mainAlive, signal, killCgroup };
 
 /**
  * Stops every process of the server: SIGTERM to the server's process group (Jupyter then shuts its kernels down),
  * up to `graceMs` for all of them to exit, then SIGKILL to whatever is left, including kernels in other sessions.
- * Resolves once none is left.
+ * Resolves once none is left; rejects, naming them, when some are still there `KILL_WAIT_MS` after SIGKILL. Whether
+ * any is left is always decided by a look taken after the deadline, so processes that exit just as time runs out
+ * are a success, not a failure with an empty list.
  */
-export async function terminate(t: ProcessTarget, graceMs: number): Promise<void> {
-  if (graceMs > 0 && (await mainAlive(t))) {
-    signal(-t.pgid, "SIGTERM");
-    if (await waitUntil(async () => (await members(t)).length === 0, graceMs)) return;
+export async function terminate(t: ProcessTarget, graceMs: number, control: ProcessControl = machine, killWaitMs = KILL_WAIT_MS): Promise<void> {
+  const look = control.follow(t);
+  if (graceMs > 0 && (await control.mainAlive(t))) {
+    control.signal(-t.pgid, "SIGTERM");
+    if ((await waitGone(t, look, graceMs, control, false)).length === 0) return;
   }
-  const gone = await waitUntil(
-    async () => {
-      const left = await members(t);
-      if (left.length === 0) return true;
-      if (t.cgroup) await killCgroup(t.cgroup);
-      if (await mainAlive(t)) signal(-t.pgid, "SIGKILL");
-      for (const p of left) signal(p.pid, "SIGKILL");
-      return false;
-    },
-    KILL_WAIT_MS,
-  );
-  if (!gone) {
-    const left = await members(t);
-    throw new Error(`server processes ${left.map((p) => p.pid).join(", ")} did not exit after SIGKILL`);
+  const left = await waitGone(t, look, killWaitMs, control, true);
+  if (left.length > 0) {
+    throw new Error(`server processes ${left.map((p) => p.pid).join(", ")} did not exit ${killWaitMs / 1000} s after SIGKILL`);
+  }
+}
+
+/** Looks every tick until the server has no process or `ms` have passed (SIGKILLing what is left when `kill`). */
+async function waitGone(t: ProcessTarget, look: () => Promise<ProcStat[]>, ms: number, control: ProcessControl, kill: boolean): Promise<ProcStat[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const expired = Date.now() >= deadline;
+    const left = await look();
+    if (left.length === 0 || expired) return left;
+    if (kill) {
+      if (t.cgroup) await control.killCgroup(t.cgroup);
+      if (await control.mainAlive(t)) control.signal(-t.pgid, "SIGKILL");
+      for (const p of left) control.signal(p.pid, "SIGKILL");
+    }
+    await sleep(TICK_MS);
   }
 }
 
@@ -111,13 +153,13 @@ export async function terminate(t: ProcessTarget, graceMs: number): Promise<void
 export async function killCgroupMembers(cgroup: Cgroup): Promise<number> {
   const first = await cgroupPids(cgroup);
   if (first.length === 0) return 0;
-  const gone = await waitUntil(async () => {
+  const deadline = Date.now() + KILL_WAIT_MS;
+  for (;;) {
     const pids = await cgroupPids(cgroup);
-    if (pids.length === 0) return true;
+    if (pids.length === 0) return first.length;
+    if (Date.now() >= deadline) throw new Error(`processes ${pids.join(", ")} in ${cgroup.dirs[0]} did not exit after SIGKILL`);
     await killCgroup(cgroup);
     for (const pid of pids) signal(pid, "SIGKILL");
-    return false;
-  }, KILL_WAIT_MS);
-  if (!gone) throw new Error(`processes in ${cgroup.dirs[0]} did not exit after SIGKILL`);
-  return first.length;
+    await sleep(TICK_MS);
+  }
 }

@@ -24,6 +24,8 @@ export interface Server {
   last_activity: string | null;
   status: ServerStatus;
   last_error: string | null;
+  /** While a stop waits for one of the hub's stop slots: its place in line (1 = next). */
+  stop_queue_position?: number | null;
   limits: Limits;
   storage_used_bytes: number | null;
   /** Includes `binder` ({ spec, repoUrl, commit, image }) for a server launched from a repository. */

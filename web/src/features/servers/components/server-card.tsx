@@ -4,7 +4,7 @@ import { useNow } from "../../../lib/use-now";
 import { idleSecondsLeft } from "../idle";
 import type { Server } from "../types";
 import { ServerActions } from "./server-actions";
-import { ServerStatusBadge } from "./server-status-badge";
+import { isStopFailure, ServerStatusBadge } from "./server-status-badge";
 
 interface ServerCardProps {
   user: string;
@@ -54,7 +54,11 @@ export function ServerCard({ user, server, onStarted }: ServerCardProps) {
           <code>{server.url}</code>
         </dd>
       </dl>
-      {server.last_error && server.status === "stopped" && <p className="error">Last start failed: {server.last_error}</p>}
+      {server.last_error && isStopFailure(server.last_error) ? (
+        <p className="error">{server.last_error}</p>
+      ) : (
+        server.last_error && server.status === "stopped" && <p className="error">Last start failed: {server.last_error}</p>
+      )}
       {server.status === "pending" && server.pending === "spawn" && (
         <p>
           <Link href={spawnPendingPath(user, server.name)}>Follow the start of {displayName}</Link>

@@ -1,0 +1,117 @@
+/**
+ * What a failed stop leaves behind (issue 10): never a server "stopping" for ever, never silence. runStop() with a
+ * real database, route table and key; the spawner is a scripted neighbour (FakeSpawner below), because a local or
+ * Docker server that refuses to die cannot be made on demand, and the subject here is the servers module's handling.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { FifoSlots } from "../../src/lib/fifo-slots.js";
+import { createLogger } from "../../src/lib/logger.js";
+import { SecretBox } from "../../src/lib/secrets.js";
+import { RouteTable } from "../../src/proxy/routes.js";
+import { persistState } from "../../src/servers/persisted-state.js";
+import { runStop, type StopDeps } from "../../src/servers/stop.js";
+import type { Spawner } from "../../src/spawners/types.js";
+import { openDatabase, type Database } from "../../src/store/database.js";
+import { applyMigrations } from "../../src/store/migrate.js";
+
+/** A spawner whose stop() fails `failures` times (or always), and whose server is `running` afterwards or not. */
+class FakeSpawner {
+  stops: boolean[] = [];
+  constructor(
+    private readonly failures: number,
+    private readonly running: boolean,
+  ) {}
+  async stop(options: { now?: boolean } = {}): Promise<void> {
+    this.stops.push(options.now ?? false);
+    if (this.stops.length <= this.failures) throw new Error(`processes 4242 did not exit (attempt ${this.stops.length})`);
+  }
+  async poll() {
+    return this.running ? { running: true as const } : { running: false as const, exitCode: 137 };
+  }
+  state() {
+    return { pid: 4242 };
+  }
+}
+
+const tmp = mkdtempSync(path.join(tmpdir(), "ganymede-stop-"));
+let database: Database;
+let deps: StopDeps;
+let routes: RouteTable;
+let failures: number;
+let rowId: number;
+
+beforeAll(async () => {
+  const url = `file:${path.join(tmp, "hub.sqlite")}`;
+  await applyMigrations(url);
+  database = await openDatabase(url);
+});
+
+afterAll(async () => {
+  await database?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  const db = database.prisma;
+  await db.user.deleteMany();
+  const secrets = SecretBox.fromKey(randomBytes(32));
+  routes = new RouteTable();
+  failures = 0;
+  deps = {
+    db,
+    routes,
+    secrets,
+    logger: createLogger("silent"),
+    metrics: { stopDuration: { observe() {} }, stopFailures: { inc: () => void failures++ } },
+    slots: new FifoSlots(2),
+    retryDelaysMs: [10, 10],
+  };
+  const user = await db.user.create({ data: { name: "alice" } });
+  const backendState = persistState(new FakeSpawner(0, true) as unknown as Spawner, secrets, "server-token");
+  const row = await db.server.create({
+    data: { userId: user.id, name: "work", status: "stopping", endpoint: "http://127.0.0.1:41234", backendState },
+  });
+  rowId = row.id;
+});
+
+const stop = (spawner: FakeSpawner) =>
+  runStop(deps, { user: "alice", serverName: "work", rowId, spawner: spawner as unknown as Spawner, onTicket() {} });
+const row = () => database.prisma.server.findUniqueOrThrow({ where: { id: rowId } });
+
+describe("a stop", () => {
+  it("that fails once is tried again, immediately this time, and succeeds", async () => {
+    const spawner = new FakeSpawner(1, false);
+    expect(await stop(spawner)).toBe("stopped");
+    expect(spawner.stops).toEqual([false, true]);
+    expect(await row()).toMatchObject({ status: "stopped", lastError: null, endpoint: null });
+    expect(failures).toBe(0);
+  });
+
+  it("that keeps failing while the server runs leaves it running and reachable, with the reason, counted", async () => {
+    const spawner = new FakeSpawner(Infinity, true);
+    expect(await stop(spawner)).toBe("failed");
+    expect(spawner.stops).toEqual([false, true, true]);
+    const after = await row();
+    expect(after.status).toBe("running");
+    expect(after.lastError).toBe(
+      "Stop failed: processes 4242 did not exit (attempt 3). alice's server 'work' is still running; stop it again, or ask an administrator.",
+    );
+    expect(routes.get("alice", "work")).toMatchObject({ address: { host: "127.0.0.1", port: 41234 }, token: "server-token" });
+    expect(failures).toBe(1);
+  });
+
+  it("that fails after the server ended marks it stopped, with the reason", async () => {
+    expect(await stop(new FakeSpawner(Infinity, false))).toBe("failed");
+    expect(await row()).toMatchObject({
+      status: "stopped",
+      endpoint: null,
+      lastError: "Stop failed: processes 4242 did not exit (attempt 3). alice's server 'work' has stopped; its next start cleans up what is left.",
+    });
+    expect(routes.get("alice", "work")).toBeUndefined();
+    expect(failures).toBe(1);
+  });
+});
