@@ -25,9 +25,10 @@
  * - The server's environment is NOT the hub's: only locale, PATH and Python/Conda variables pass, then the
  *   configured env, the spawn context's env, and finally HOME, USER, the token, Jupyter's paths and GANYMEDE_SPAWN_ID.
  * - stop(): SIGTERM to the process group, SIGKILL to everything of the server after `stopGraceMs` (at once with
- *   `now`), kernels included although Jupyter starts them in sessions of their own (found by cgroup, by the
- *   GANYMEDE_SPAWN_ID environment marker, by process group and by parentage); resolves when none is left, then
- *   unmounts the volume, removes the cgroup and the socket folder. Idempotent; works after restore().
+ *   `now`), kernels included although Jupyter starts them in sessions of their own: they are found in the server's
+ *   cgroup, or without cgroups by the GANYMEDE_SPAWN_ID environment marker, process group and parentage in process-
+ *   table scans that every stop in flight shares (processes.ts); resolves when none is left, then unmounts the
+ *   volume, removes the cgroup and the socket folder. Idempotent; works after restore().
  * - poll(): alive = /proc/<pid>/stat exists, is not a zombie, and has the start time (and boot id) recorded at start.
  */
 import { createHash } from "node:crypto";

@@ -123,6 +123,8 @@ const machine: ProcessControl = { follow, mainAlive, signal, killCgroup };
  */
 export async function terminate(t: ProcessTarget, graceMs: number, control: ProcessControl = machine, killWaitMs = KILL_WAIT_MS): Promise<void> {
   const look = control.follow(t);
+  // Find the processes before signalling: once the main process is gone its children are harder to tell apart.
+  if ((await look()).length === 0) return;
   if (graceMs > 0 && (await control.mainAlive(t))) {
     control.signal(-t.pgid, "SIGTERM");
     if ((await waitGone(t, look, graceMs, control, false)).length === 0) return;
