@@ -231,7 +231,12 @@ export class Servers {
         { ...this.o, slots: this.stopSlots, retryDelaysMs: this.o.stopRetryDelaysMs },
         { user, serverName, rowId, spawner: runtime.spawner, onTicket: (ticket) => (runtime.stopTicket = ticket) },
       );
-      if (outcome === "failed") return;
+      if (outcome === "failed-running") {
+        // Still running and routed: keep its runtime, so that a start is refused and a stop can be tried again.
+        this.runtimes.set(key, { spawner: runtime.spawner, pending: null, progress: runtime.progress, limits: runtime.limits });
+        return;
+      }
+      if (outcome === "failed-stopped") return;
       this.activity.forget(user, serverName);
       if (remove) await this.remove(user, serverName, rowId, null, runtime.spawner);
     } finally {

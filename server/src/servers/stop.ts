@@ -40,7 +40,8 @@ export interface StopJob {
   onTicket(ticket: SlotTicket): void;
 }
 
-export type StopOutcome = "stopped" | "failed";
+/** "stopped"; or the stop failed and the server is still running, or has ended anyway. */
+export type StopOutcome = "stopped" | "failed-running" | "failed-stopped";
 
 const RETRY_DELAYS_MS = [1_000, 5_000];
 
@@ -52,8 +53,7 @@ export async function runStop(deps: StopDeps, job: StopJob): Promise<StopOutcome
   try {
     await deps.slots.run(() => stopWithRetries(deps, job), job.onTicket);
   } catch (err) {
-    await recordFailure(deps, job, err as Error);
-    return "failed";
+    return recordFailure(deps, job, err as Error);
   }
   await deps.db.server.update({
     where: { id: job.rowId },
@@ -77,7 +77,7 @@ async function stopWithRetries(deps: StopDeps, job: StopJob): Promise<void> {
   }
 }
 
-async function recordFailure(deps: StopDeps, job: StopJob, err: Error): Promise<void> {
+async function recordFailure(deps: StopDeps, job: StopJob, err: Error): Promise<StopOutcome> {
   deps.metrics.stopFailures.inc();
   const running = await job.spawner.poll().then(
     (p) => p.running,
@@ -91,7 +91,7 @@ async function recordFailure(deps: StopDeps, job: StopJob, err: Error): Promise<
     await deps.db.server.update({ where: { id: job.rowId }, data: { status: "running", lastError } });
     if (row?.endpoint && token) deps.routes.add({ user: job.user, serverName: job.serverName, target: row.endpoint, token });
     deps.logger.error({ err, user: job.user, server: job.serverName }, "stop failed; the server still runs");
-    return;
+    return "failed-running";
   }
   const lastError = `${STOP_FAILED} ${err.message}. ${what} has stopped; its next start cleans up what is left.`;
   await deps.db.server.update({
@@ -99,4 +99,5 @@ async function recordFailure(deps: StopDeps, job: StopJob, err: Error): Promise<
     data: { status: "stopped", endpoint: null, lastError, backendState: persistState(job.spawner, deps.secrets) },
   });
   deps.logger.error({ err, user: job.user, server: job.serverName }, "stop failed after the server ended");
+  return "failed-stopped";
 }

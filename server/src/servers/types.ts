@@ -5,7 +5,6 @@ import type { Enforcement } from "../spawners/types.js";
 
 export type { EffectiveLimits, PolicyUser };
 
-/** What the servers module needs from the policy engine (adapted in hub/start.ts). */
 /**
  * Where a server launched from a repository came from (kept in its user options under `binder`, which only the hub
  * writes): its later starts run the same image, and the dashboard shows the repository.
@@ -24,6 +23,7 @@ export const BINDER_STORAGE_DIR = "/home/jovyan/work";
 /** The user option the hub reserves for BinderOrigin. */
 export const BINDER_OPTION = "binder";
 
+/** What the servers module needs from the policy engine. */
 export interface ServerPolicy {
   /** Whether `user` may create a named server called `serverName`, given the named servers they already have. */
   mayCreate(user: PolicyUser, serverName: string, existingNames: string[]): { allow: boolean; reasons: PolicyReason[] };

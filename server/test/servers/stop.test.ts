@@ -13,10 +13,14 @@ import { createLogger } from "../../src/lib/logger.js";
 import { SecretBox } from "../../src/lib/secrets.js";
 import { RouteTable } from "../../src/proxy/routes.js";
 import { persistState } from "../../src/servers/persisted-state.js";
+import { Servers } from "../../src/servers/service.js";
 import { runStop, type StopDeps } from "../../src/servers/stop.js";
+import { createMetrics } from "../../src/metrics/metrics.js";
+import { PolicyEngine } from "../../src/policy/index.js";
 import type { Spawner } from "../../src/spawners/types.js";
 import { openDatabase, type Database } from "../../src/store/database.js";
 import { applyMigrations } from "../../src/store/migrate.js";
+import { repoRoot } from "../support/paths.js";
 
 /** A spawner whose stop() fails `failures` times (or always), and whose server is `running` afterwards or not. */
 class FakeSpawner {
@@ -34,6 +38,10 @@ class FakeSpawner {
   }
   state() {
     return { pid: 4242 };
+  }
+  restore(): void {}
+  enforcement() {
+    return null;
   }
 }
 
@@ -93,7 +101,7 @@ describe("a stop", () => {
 
   it("that keeps failing while the server runs leaves it running and reachable, with the reason, counted", async () => {
     const spawner = new FakeSpawner(Infinity, true);
-    expect(await stop(spawner)).toBe("failed");
+    expect(await stop(spawner)).toBe("failed-running");
     expect(spawner.stops).toEqual([false, true, true]);
     const after = await row();
     expect(after.status).toBe("running");
@@ -105,7 +113,7 @@ describe("a stop", () => {
   });
 
   it("that fails after the server ended marks it stopped, with the reason", async () => {
-    expect(await stop(new FakeSpawner(Infinity, false))).toBe("failed");
+    expect(await stop(new FakeSpawner(Infinity, false))).toBe("failed-stopped");
     expect(await row()).toMatchObject({
       status: "stopped",
       endpoint: null,
@@ -113,5 +121,35 @@ describe("a stop", () => {
     });
     expect(routes.get("alice", "work")).toBeUndefined();
     expect(failures).toBe(1);
+  });
+});
+
+describe("the servers module after a failed stop", () => {
+  it("refuses to start a server that is still running, and stops it when asked again", async () => {
+    const db = database.prisma;
+    const spawner = new FakeSpawner(3, true); // fails three attempts, then stops
+    const policy = await PolicyEngine.open(path.join(repoRoot, "policies"), { logger: createLogger("silent") });
+    const servers = new Servers({
+      db,
+      spawners: { backend: "fake", create: () => spawner as unknown as Spawner, isolation: () => ({ separated: true, summary: "", warnings: [] }) },
+      policy,
+      routes,
+      secrets: deps.secrets,
+      logger: createLogger("silent"),
+      metrics: createMetrics(async () => ({})),
+      startTimeoutMs: 10_000,
+      slowSpawnTimeoutMs: 5_000,
+      concurrentStops: 4,
+      stopRetryDelaysMs: [10, 10],
+    });
+    await db.server.update({ where: { id: rowId }, data: { status: "running" } });
+    const alice = await db.user.findUniqueOrThrow({ where: { name: "alice" } });
+    expect(await servers.stop(alice, "work")).toBe("stopped"); // the stop has ended (it failed: the server runs)
+    expect(await row()).toMatchObject({ status: "running", lastError: expect.stringMatching(/^Stop failed: /) });
+    await expect(servers.start(alice, "work")).rejects.toThrow(/already running/);
+    expect(await servers.stop(alice, "work")).toBe("stopped");
+    expect(await row()).toMatchObject({ status: "stopped", lastError: null });
+    expect(spawner.stops).toHaveLength(4);
+    policy.close();
   });
 });
