@@ -80,7 +80,7 @@ export class BinderLauncher {
   }
 
   private async *run(userName: string, specPath: string, signal: AbortSignal): AsyncGenerator<BuildEvent> {
-    const { users, policy, servers, images, config } = this.deps;
+    const { users, policy, images, config } = this.deps;
     const user = await users.get(userName);
     const policyUser = { name: user.name, groups: users.groupsOf(user) };
     const rules = this.urlRules(policyUser);

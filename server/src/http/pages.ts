@@ -3,7 +3,7 @@
  * Origin-checked and carry a double-submit XSRF token.
  */
 import { randomBytes } from "node:crypto";
-import express, { Router, type Request, type Response } from "express";
+import express, { Router, type Response } from "express";
 import { parseCookie, stringifySetCookie } from "cookie";
 import { ForbiddenError, HubError, RateLimitedError, UnavailableError } from "../errors.js";
 import { requestOrigin, xsrfTokenFor } from "../auth/csrf.js";

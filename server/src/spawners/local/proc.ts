@@ -1,5 +1,6 @@
 /** Reading Linux's /proc: process start times (to survive PID reuse), the process list, and signalling. */
 import { readFile, readdir } from "node:fs/promises";
+import { mapLimit } from "../../lib/map-limit.js";
 import { readFileSync } from "node:fs";
 
 export interface ProcStat {
@@ -34,19 +35,30 @@ export function parseStat(text: string): Omit<ProcStat, "pid"> | undefined {
   return { state, ppid: Number(ppid), pgrp: Number(pgrp), session: Number(session), startTime };
 }
 
+/** Errors that mean "no such process (any more)"; any other (EMFILE, EACCES…) is a real failure, not an answer. */
+export function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ESRCH";
+}
+
+/** The process's stat, or undefined when there is no such process; throws when /proc cannot be read. */
 export async function readStat(pid: number): Promise<ProcStat | undefined> {
   try {
     const parsed = parseStat(await readFile(`/proc/${pid}/stat`, "utf8"));
     return parsed && { pid, ...parsed };
-  } catch {
-    return undefined;
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
   }
 }
 
+/** How many /proc files are read at once. */
+export const PROC_READS_IN_FLIGHT = 64;
+
 /** Every process visible in /proc (zombies included). */
 export async function listProcesses(): Promise<ProcStat[]> {
-  const names = await readdir("/proc");
-  const stats = await Promise.all(names.filter((n) => /^\d+$/.test(n)).map((n) => readStat(Number(n))));
+  const pids = (await readdir("/proc")).filter((n) => /^\d+$/.test(n)).map(Number);
+  const stats = await mapLimit(pids, PROC_READS_IN_FLIGHT, readStat);
   return stats.filter((s): s is ProcStat => s !== undefined);
 }
 

@@ -5,7 +5,8 @@
  * so a tick costs one readdir and one stat read per process, not one per process per stopping server.
  */
 import { readFile } from "node:fs/promises";
-import { listProcesses, type ProcStat } from "./proc.js";
+import { mapLimit } from "../../lib/map-limit.js";
+import { isGone, listProcesses, PROC_READS_IN_FLIGHT, type ProcStat } from "./proc.js";
 
 /** Set in every server process's environment (and so in every descendant's): the id of the start it belongs to. */
 export const SPAWN_ID_VAR = "GANYMEDE_SPAWN_ID";
@@ -37,12 +38,10 @@ export function processTable(): Promise<ProcessTable> {
 async function scan(): Promise<ProcessTable> {
   const processes = await listProcesses();
   const next = new Map<string, string | undefined>();
-  await Promise.all(
-    processes.map(async (s) => {
-      const key = `${s.pid}:${s.startTime}`;
-      next.set(key, known.has(key) ? known.get(key) : await spawnIdFromEnviron(s.pid));
-    }),
-  );
+  await mapLimit(processes, PROC_READS_IN_FLIGHT, async (s) => {
+    const key = `${s.pid}:${s.startTime}`;
+    next.set(key, known.has(key) ? known.get(key) : await spawnIdFromEnviron(s.pid));
+  });
   known = next; // processes that are gone are forgotten
   return { processes, spawnIdOf: (s) => next.get(`${s.pid}:${s.startTime}`) };
 }
@@ -52,7 +51,10 @@ async function spawnIdFromEnviron(pid: number): Promise<string | undefined> {
   try {
     const entry = (await readFile(`/proc/${pid}/environ`, "latin1")).split("\0").find((e) => e.startsWith(marker));
     return entry?.slice(marker.length);
-  } catch {
-    return undefined;
+  } catch (err) {
+    // Gone, or not readable even by root (a non-dumpable process: never a server's, which run with no_new_privs).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (isGone(err) || code === "EACCES" || code === "EPERM") return undefined;
+    throw err;
   }
 }
