@@ -120,6 +120,15 @@ export function pssMiB(pid) {
   }
 }
 
+/** How many file descriptors a process has open; NaN when it is gone. */
+export function openFiles(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return NaN;
+  }
+}
+
 const TICKS_PER_S = 100; // USER_HZ: 100 on every Linux architecture that matters here (`getconf CLK_TCK`)
 
 /** CPU time (user + system) a process has used so far, in ms. */

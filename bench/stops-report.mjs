@@ -24,15 +24,16 @@ function allStopped(w) {
   return missing ? `never (${missing} never finished; the last that did after ${sec(w.lastStoppedMs)})` : sec(w.wallMs);
 }
 
-/** "n (DELETE → 202, then `stopping, pending: stop` ×n)" — how the stops that failed looked. */
+/** "a (×3); b" — distinct values with their counts, most frequent first. */
+function kinds(values) {
+  const counts = new Map();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}${n > 1 ? ` (×${int(n)})` : ""}`).join("; ");
+}
+
+/** "**n**: DELETE → 202, then `stopping, pending: stop` (×n); …" — how the stops that failed looked. */
 function failures(list, what) {
-  if (!list.length) return "0";
-  const kinds = new Map();
-  for (const s of list) {
-    const k = what(s);
-    kinds.set(k, (kinds.get(k) ?? 0) + 1);
-  }
-  return `**${list.length}**: ${[...kinds].map(([k, n]) => `${k}${n > 1 ? ` (×${n})` : ""}`).join("; ")}`;
+  return list.length ? `**${list.length}**: ${kinds(list.map(what))}` : "0";
 }
 
 function cpuCell(byRole) {
@@ -61,10 +62,12 @@ export function renderStops(r) {
   row("DELETEs not answered 202/204", (h) => failures(errored(h.wave), (s) => `DELETE → ${s.deleteStatus}`));
   row("Hub CPU during the wave (user + system)", (h) => cpuCell(h.wave.cpuMs), (h) => total(h.wave.cpuMs));
   row("Hub RSS before / peak during / after the wave", (h) => `${mib(total(h.wave.rss.before))} / ${mib(h.wave.rss.peak)} / ${mib(total(h.wave.rss.after))}`, (h) => total(h.wave.rss.after));
-  row(`API during the wave: GET /hub/api/users/<user> every ${p.PROBE_MS} ms, p50 / p99 (failed)`, (h) => {
+  row(`API during the wave: GET /hub/api/users/<user> every ${p.PROBE_MS} ms, p50 / p99 of the answered; failed`, (h) => {
     const a = h.wave.api;
-    return `${int(percentile(a.ms, 50))} / ${int(percentile(a.ms, 99))} ms (${a.failures.length} of ${int(a.ms.length + a.failures.length)})`;
+    const failed = a.failures.length ? `${int(a.failures.length)} of ${int(a.ms.length + a.failures.length)} (${kinds(a.failures)})` : `0 of ${int(a.ms.length)}`;
+    return `${int(percentile(a.ms, 50))} / ${int(percentile(a.ms, 99))} ms; ${failed}`;
   }, (h) => percentile(h.wave.api.ms, 99));
+  row("Hub open files, peak during the wave", (h) => (h.wave.openFilesPeak ? Object.entries(h.wave.openFilesPeak).map(([role, n]) => (role === "hub" ? int(n) : `${role === "proxy" ? "CHP" : role} ${int(n)}`)).join(" + ") : "–"));
   row(`One stop at a time with ~${nLabel} running (${p.ONE_BY_ONE}), p50 / hub CPU per stop`, (h) => {
     const o = h.oneByOne;
     return `${sec(percentile(o.stops.filter((s) => s.ms !== null).map((s) => s.ms), 50))} / ${sec(total(o.cpuMs) / o.n)}${unfinished(o).length ? ` (${unfinished(o).length} never finished)` : ""}`;

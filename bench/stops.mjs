@@ -16,11 +16,12 @@
  * (ganymede,jupyterhub), BENCH_LOG_LEVEL (Ganymede's, warn), BENCH_KEEP=1 keeps the temp directory (hub logs).
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { machine, versions } from "./context.mjs";
 import { CACHE, STAND_IN, startGanymede, startJupyterHub } from "./hubs.mjs";
-import { availableMiB, cpuMs, pool, probe, processesWithArg, pssMiB, rssMiB, sleep, sweep } from "./lib.mjs";
+import { availableMiB, cpuMs, openFiles, pool, processesWithArg, pssMiB, rssMiB, sleep, sweep } from "./lib.mjs";
 import { renderStops } from "./stops-report.mjs";
 
 const knob = (name, fallback) => Number(process.env[name] ?? fallback);
@@ -163,7 +164,11 @@ async function startServers(hub, names) {
  */
 async function wave(hub, names, proberUser) {
   const rss = { before: weigh(hub), peak: 0 };
-  const sampler = setInterval(() => (rss.peak = Math.max(rss.peak, total(weigh(hub)))), 1_000);
+  const openFilesPeak = {}; // by role: Ganymede's stops open /proc files by the thousand
+  const sampler = setInterval(() => {
+    rss.peak = Math.max(rss.peak, total(weigh(hub)));
+    for (const [role, pid] of Object.entries(hub.pids())) openFilesPeak[role] = Math.max(openFilesPeak[role] ?? 0, openFiles(pid) || 0);
+  }, 1_000);
   const api = startProber(hub, proberUser);
   const cpu0 = cpu(hub);
   const t0 = performance.now();
@@ -181,7 +186,7 @@ async function wave(hub, names, proberUser) {
   rss.peak = Math.max(rss.peak, total(weigh(hub)));
   const latencies = await api.stop();
   const ok = stops.filter(finished);
-  const w = { n: names.length, wallMs, lastStoppedMs: Math.max(0, ...ok.map((s) => s.startMs + s.ms)), stops, cpuMs: cpuUsed, rss, api: latencies };
+  const w = { n: names.length, wallMs, lastStoppedMs: Math.max(0, ...ok.map((s) => s.startMs + s.ms)), stops, cpuMs: cpuUsed, rss, openFilesPeak, api: latencies };
   log(`${hub.label}: wave of ${names.length}: ${ok.length} stopped, last after ${(w.lastStoppedMs / 1000).toFixed(1)} s; ${names.length - ok.length} not; hub CPU ${(total(cpuUsed) / 1000).toFixed(1)} s`);
   return w;
 }
@@ -197,7 +202,7 @@ async function stopOne(hub, name, t0) {
   try {
     stop.deleteStatus = (await hub.api("DELETE", `/users/${name}/server`)).status;
   } catch (err) {
-    stop.deleteStatus = `error: ${err.message ?? err}`;
+    stop.deleteStatus = `error: ${describeError(err)}`;
   }
   for (;;) {
     try {
@@ -211,11 +216,17 @@ async function stopOne(hub, name, t0) {
       stop.last = status === 200 ? `${server.status ?? "(no status)"}, pending: ${server.pending}, ready: ${server.ready}` : `GET → ${status}`;
     } catch (err) {
       stop.pollErrors++;
-      stop.last = `GET failed: ${err.message ?? err}`;
+      stop.last = `GET failed: ${describeError(err)}`;
     }
     if (performance.now() > deadline) return stop;
     await sleep(params.FOLLOW_MS);
   }
+}
+
+/** fetch() says "fetch failed"; what failed is in its cause (e.g. ECONNRESET, UND_ERR_SOCKET "other side closed"). */
+function describeError(err) {
+  const cause = err.cause ? ` (${[err.cause.code, err.cause.message].filter(Boolean).join(": ")})` : "";
+  return `${err.name === "TimeoutError" ? "no answer within the client's timeout" : err.message ?? err}${cause}`;
 }
 
 /** A stop that ended with the server stopped and a DELETE answered as it should be (202/204). */
@@ -235,9 +246,9 @@ function startProber(hub, user) {
   const headers = { authorization: `token ${hub.adminToken}` };
   const once = async () => {
     const t = performance.now();
-    const status = await probe(url, headers, 60_000);
-    if (status === 200) ms.push(performance.now() - t);
-    else failures.push(status === 0 ? "no answer" : String(status));
+    const outcome = await get(url, headers, 60_000);
+    if (outcome === 200) ms.push(performance.now() - t);
+    else failures.push(String(outcome));
   };
   const timer = setInterval(() => {
     const p = once().finally(() => inFlight.delete(p));
@@ -250,6 +261,20 @@ function startProber(hub, user) {
       return { ms, failures };
     },
   };
+}
+
+/** One GET on a fresh connection: the status code, or why there was none ("no answer in 60 s", "ECONNRESET", …). */
+function get(url, headers, timeoutMs) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode));
+      res.on("error", (err) => resolve(err.code ?? err.message));
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)), timeoutMs);
+    req.on("close", () => clearTimeout(timer));
+    req.on("error", (err) => resolve(err.code ?? err.message));
+  });
 }
 
 // ---------------------------------------------------------------- the hub's processes
