@@ -7,10 +7,11 @@
  * BENCH_KEEP=1 keeps the temp directory (logs), BENCH_WRITE_DOCS=0 leaves docs/benchmarks.md alone.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CACHE, ROOT, VENV, CHP, startBareServer, startGanymede, startJupyterHub, timedBareStart } from "./hubs.mjs";
+import { machine, versions } from "./context.mjs";
+import { CACHE, ROOT, startBareServer, startGanymede, startJupyterHub, timedBareStart } from "./hubs.mjs";
 import { cpuMs, pool, rssMiB, sleep, stats, sweep } from "./lib.mjs";
 import { renderMarkdown, writeDocs } from "./report.mjs";
 
@@ -200,34 +201,4 @@ function autocannon(target, connections, seconds) {
 
 function fmtRound(r) {
   return Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(", ");
-}
-
-// ---------------------------------------------------------------- context for the report
-
-function versions() {
-  const run = (cmd, args) => execFileSync(cmd, args, { encoding: "utf8" }).trim();
-  const py = path.join(VENV, "bin", "python");
-  const dirty = run("git", ["-C", ROOT, "status", "--porcelain", "--", "server", "prisma", "policies"]) !== "";
-  return {
-    node: process.version,
-    ganymede: `${JSON.parse(readFileSync(path.join(ROOT, "server", "package.json"), "utf8")).version} (${run("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}${dirty ? " + uncommitted changes" : ""})`,
-    jupyterhub: run(py, ["-c", "import jupyterhub; print(jupyterhub.__version__)"]),
-    chp: run(process.execPath, [CHP, "--version"]),
-    jupyterServer: run(py, ["-c", "import jupyter_server; print(jupyter_server.__version__)"]),
-    jupyterlab: run(py, ["-c", "import jupyterlab; print(jupyterlab.__version__)"]),
-    python: run(py, ["-c", "import platform; print(platform.python_version())"]),
-    autocannon: JSON.parse(readFileSync(path.join(CACHE, "autocannon", "node_modules", "autocannon", "package.json"), "utf8")).version,
-  };
-}
-
-function machine() {
-  return {
-    cores: os.cpus().length,
-    cpu: os.cpus()[0]?.model ?? "unknown",
-    ramGiB: os.totalmem() / 2 ** 30,
-    // Other work on the machine skews a 2-core benchmark: the 1-minute load average before we start anything.
-    loadBefore: os.loadavg()[0],
-    kernel: `${os.type()} ${os.release()}`,
-    date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
-  };
 }

@@ -14,6 +14,9 @@ export const CACHE = path.join(ROOT, "bench", ".cache");
 export const VENV = path.join(CACHE, "venv");
 export const CHP = path.join(CACHE, "chp", "node_modules", ".bin", "configurable-http-proxy");
 const CLI = path.join(ROOT, "server", "dist", "cli.js");
+const JUPYTER_SERVER = [path.join(VENV, "bin", "jupyter"), "server"];
+/** bench/stand-in-server.py as a single-user server argv, for either hub (the system Python: readable by every uid). */
+export const STAND_IN = ["/usr/bin/python3", path.join(ROOT, "bench", "stand-in-server.py")];
 
 /** What a hub looks like to the benchmark. */
 class Hub {
@@ -70,9 +73,10 @@ async function waitForApi(label, url, child, logFile) {
 
 /**
  * Starts a Ganymede hub. `cli` runs another build (a checkout's server/dist/cli.js, for comparisons between builds);
- * `local` adds lines under spawner.local (e.g. `sandbox: "off"`); `label` names it in reports.
+ * `local` adds lines under spawner.local (e.g. `sandbox: "off"`); `label` names it in reports; `command` is the
+ * single-user server's argv (default: the venv's `jupyter server`); `logLevel` the hub's (default `warn`).
  */
-export async function startGanymede(dir, { cli = CLI, local = [], label = "Ganymede" } = {}) {
+export async function startGanymede(dir, { cli = CLI, local = [], label = "Ganymede", command = JUPYTER_SERVER, logLevel = "warn" } = {}) {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -100,8 +104,8 @@ export async function startGanymede(dir, { cli = CLI, local = [], label = "Ganym
   );
   const env = {
     ...process.env,
-    GANYMEDE_LOGGING__LEVEL: "warn",
-    GANYMEDE_SPAWNER__LOCAL__COMMAND: JSON.stringify([path.join(VENV, "bin", "jupyter"), "server"]),
+    GANYMEDE_LOGGING__LEVEL: logLevel,
+    GANYMEDE_SPAWNER__LOCAL__COMMAND: JSON.stringify(command),
   };
   const logFile = path.join(dir, "hub.log");
   const child = startProcess(process.execPath, [cli, "--config", configFile, "start"], { cwd: dir, env, logFile });
@@ -121,7 +125,8 @@ class JupyterHub extends Hub {
   }
 }
 
-export async function startJupyterHub(dir) {
+/** Starts JupyterHub 5 + CHP; `singleUser` is the single-user server's argv (default: the venv's jupyterhub-singleuser). */
+export async function startJupyterHub(dir, { singleUser = [path.join(VENV, "bin", "jupyterhub-singleuser")] } = {}) {
   mkdirSync(dir, { recursive: true });
   const [port, hubPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const token = randomBytes(32).toString("hex");
@@ -133,7 +138,7 @@ export async function startJupyterHub(dir) {
     BENCH_JH_PROXY_API_PORT: String(apiPort),
     BENCH_JH_ADMIN_TOKEN: token,
     BENCH_CHP: CHP,
-    BENCH_SINGLEUSER: path.join(VENV, "bin", "jupyterhub-singleuser"),
+    BENCH_SINGLEUSER: JSON.stringify(singleUser),
     CONFIGPROXY_AUTH_TOKEN: randomBytes(32).toString("hex"),
   };
   const logFile = path.join(dir, "hub.log");

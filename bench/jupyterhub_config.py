@@ -1,6 +1,9 @@
 # JupyterHub 5 + configurable-http-proxy as the benchmark's reference point. Everything machine-specific comes from
 # BENCH_* variables set by bench/bench.mjs, so this file stays a plain, reviewable config.
+import json
 import os
+
+import jupyterhub
 
 env = os.environ
 c = get_config()  # noqa: F821 (provided by JupyterHub)
@@ -32,8 +35,10 @@ c.JupyterHub.load_roles = [{"name": "admin", "services": ["bench"]}]
 # home directory) — the same arrangement as Ganymede's local spawner with `storage: directory` and `cgroups: off`.
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(work, "homes", "{username}")
-c.Spawner.cmd = [env["BENCH_SINGLEUSER"]]
+c.Spawner.cmd = json.loads(env["BENCH_SINGLEUSER"])  # argv: jupyterhub-singleuser, or bench/stand-in-server.py
 c.Spawner.args = ["--allow-root"] if os.getuid() == 0 else []
+# The stand-in answers JupyterHub's readiness check with this version, as jupyterhub-singleuser does with its own.
+c.Spawner.environment = {"STAND_IN_JUPYTERHUB_VERSION": jupyterhub.__version__}
 c.Spawner.start_timeout = 120  # 100 spawns on 2 cores can be slow; a timeout would only spoil the memory step
 c.Spawner.http_timeout = 120
 

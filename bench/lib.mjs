@@ -70,6 +70,20 @@ export function processesUnder(root) {
   return pids;
 }
 
+/** Pids of live processes with `arg` among their command-line arguments (e.g. this checkout's stand-in server). */
+export function processesWithArg(arg) {
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").includes(arg)) pids.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return pids;
+}
+
 /** Last resort at exit: everything of ours still alive gets SIGTERM, then SIGKILL. Returns how many were left. */
 export async function sweep(root) {
   for (const child of started) await stopProcess(child, 5_000);
@@ -94,6 +108,25 @@ export async function sweep(root) {
 export function rssMiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Proportional set size of a process in MiB (its own pages plus its share of shared ones); 0 when it is gone. */
+export function pssMiB(pid) {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** How many file descriptors a process has open; NaN when it is gone. */
+export function openFiles(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return NaN;
+  }
 }
 
 const TICKS_PER_S = 100; // USER_HZ: 100 on every Linux architecture that matters here (`getconf CLK_TCK`)
@@ -175,6 +208,17 @@ export async function pool(items, n, fn) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}
+
+/** The p-th percentile (0–100) by nearest rank; NaN for no values. */
+export function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN;
+}
+
+/** MemAvailable from /proc/meminfo, in MiB: what `free` shows as "available". */
+export function availableMiB() {
+  return Number(/MemAvailable:\s+(\d+) kB/.exec(readFileSync("/proc/meminfo", "utf8"))[1]) / 1024;
 }
 
 export function stats(values) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Ganymede vs JupyterHub 5 + configurable-http-proxy, in one run (see docs/benchmarks.md); `bench/run.sh isolation`
-# compares spawns with and without user isolation instead. Run by hand, not in CI:
-# it takes ~15 minutes on 2 cores, starts a few hundred Jupyter servers and rewrites the results block of
-# docs/benchmarks.md.
+# compares spawns with and without user isolation instead, `bench/run.sh stops` stopping thousands of servers at once.
+# Run by hand, not in CI: it takes ~15 minutes on 2 cores (`stops`: up to an hour), starts a few hundred Jupyter
+# servers and rewrites the results block of docs/benchmarks.md (`isolation` and `stops` print theirs).
 # Everything it installs goes to bench/.cache/ (git-ignored); every process it starts is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +50,11 @@ if [[ "${1:-}" == isolation ]]; then
       pnpm --filter @ganymede/server run generate >/dev/null && pnpm --filter @ganymede/server run build >/dev/null)
   fi
   BENCH_BASELINE=$PWD/$baseline exec node bench/isolation.mjs
+fi
+
+# `bench/run.sh stops`: stopping thousands of servers at once, both hubs with a stand-in server (bench/stops.mjs).
+if [[ "${1:-}" == stops ]]; then
+  exec node bench/stops.mjs
 fi
 
 exec node bench/bench.mjs "$@"
