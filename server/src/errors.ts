@@ -113,3 +113,14 @@ export class SpawnError extends HubError {
     super(userMessage, { reason });
   }
 }
+
+/**
+ * The one wording of "the server process ended before it was ready", whichever backend or stage noticed it: exit code
+ * (with what the backend knows about why, e.g. an out-of-memory kill) and the last lines of its log.
+ */
+export function exitedDuringStart(exitCode: number | null | undefined, logTail: readonly string[], why = ""): SpawnError {
+  const code = exitCode ?? "unknown";
+  const head = `The Jupyter server exited during its start (exit code ${code}${why ? `, ${why}` : ""}).`;
+  const detail = logTail.length ? ["Last lines of its log:", ...logTail] : ["It wrote nothing to its log."];
+  return new SpawnError("exited", [head, ...detail].join("\n"));
+}

@@ -5,7 +5,7 @@
  * and the progress log closed with `failed` and the reason people should read.
  */
 import { randomBytes } from "node:crypto";
-import { SpawnError } from "../errors.js";
+import { exitedDuringStart, SpawnError } from "../errors.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
 import type { Endpoint, Spawner } from "../spawners/types.js";
@@ -112,9 +112,7 @@ async function waitReady(
     if (await fetchStatus(endpoint.url, baseUrl, token, 1000)) return;
     const poll = await spawner.poll();
     if (!poll.running) {
-      const tail = await spawner.recentLog();
-      const exited = `the Jupyter server exited during start (exit code ${poll.exitCode ?? "unknown"})`;
-      throw new SpawnError("exited", tail.length ? [`${exited}. Last lines of its log:`, ...tail].join("\n") : `${exited}; it wrote nothing to its log`);
+      throw exitedDuringStart(poll.exitCode, await spawner.recentLog());
     }
     await sleep(Math.min(50 * 2 ** attempt, 500), signal);
   }

@@ -37,21 +37,21 @@ describe("a spawn that fails", () => {
     const res = await t.api("POST", "users/dora/servers/broken", { token });
     expect(res.status).toBe(500);
     expect(res.body.error).toBe("spawn_failed");
-    expect(res.body.message).toMatch(/exited with code 3/);
+    expect(res.body.message).toMatch(/exited during its start \(exit code 3\)/);
     const events = await readEvents(t.url, "/hub/api/users/dora/servers/broken/progress", token);
     expect(events.at(-1)).toMatchObject({ failed: true, progress: 100 });
-    expect(String(events.at(-1)!.message)).toMatch(/^Spawn failed: .*exited with code 3/);
+    expect(String(events.at(-1)!.message)).toMatch(/^Spawn failed: .*\(exit code 3\)/);
     await expectNothingLeft(t, "dora", "broken");
   });
 
   it("reports a server that exits later in its start with the last lines of its log, and rolls back", async () => {
     t = await startTestHub({
-      config: { spawner: { local: { command: ["/bin/sh", "-c", "sleep 3; echo 'ImportError: no module named lab' >&2; exit 5", "sh"] } } },
+      config: { spawner: { local: { command: ["/bin/sh", "-c", "sleep 4; echo 'ImportError: no module named lab' >&2; exit 5", "sh"] } } },
     });
     const token = await t.addUser("erin");
     const res = await t.api("POST", "users/erin/servers/late", { token });
     expect(res.status).toBe(500);
-    expect(res.body.message).toMatch(/exited during start \(exit code 5\)\. Last lines of its log:\n.*ImportError: no module named lab/);
+    expect(res.body.message).toMatch(/exited during its start \(exit code 5\)\.\nLast lines of its log:\n.*ImportError: no module named lab/);
     await expectNothingLeft(t, "erin", "late");
   });
 

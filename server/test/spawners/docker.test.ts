@@ -261,7 +261,7 @@ describe("docker spawner", () => {
     const spawner = factory({ command: ["python3", "-c", "import sys; print('boom: no jupyter here', file=sys.stderr); sys.exit(3)"] }).create(alice);
     const start = spawner.start(ctxFor(), new AbortController().signal, () => undefined);
     await expect(start).rejects.toBeInstanceOf(SpawnError);
-    await expect(start).rejects.toMatchObject({ reason: "exited", message: expect.stringMatching(/exited with code 3[\s\S]*\[server log\] boom: no jupyter here/) });
+    await expect(start).rejects.toMatchObject({ reason: "exited", message: expect.stringMatching(/\(exit code 3\)[\s\S]*\[server log\] boom: no jupyter here/) });
     expect(await cleanUp()).toEqual([]);
   });
 

@@ -155,17 +155,32 @@ describe("local spawner", () => {
     expect(isAlive(kernelPid)).toBe(false);
   });
 
+  it("stops a server whose first process its user killed, leaving nothing behind", async () => {
+    // Without cgroups a stop follows the server's process tree; a user can kill the top of it (the sandbox's outer
+    // process, or Jupyter itself), orphaning the rest. The stop must still find and end every process.
+    const spawner = h.spawner(h.factory());
+    const { api, headers } = await startReady(spawner, contextFor(alice));
+    const kernelPid = await createKernel(api, headers);
+    const { pid } = spawner.state() as { pid: number };
+    process.kill(pid, "SIGKILL");
+    for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(processesMentioning(h.rootDir).length).toBeGreaterThan(0); // the orphans are still running
+    await spawner.stop();
+    expect(isAlive(kernelPid)).toBe(false);
+    expect(processesMentioning(h.rootDir)).toEqual([]);
+  });
+
   it("rejects with the last log lines when the command exits at once", async () => {
     const talker = h.spawner(h.factory({ command: ["sh", "-c", "echo boom-from-the-server >&2; exit 3"] }));
     const error = await talker.start(contextFor(alice), new AbortController().signal, () => {}).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/exited with code 3/);
+    expect((error as Error).message).toMatch(/\(exit code 3\)/);
     expect((error as Error).message).toContain("[server log] boom-from-the-server");
     expect(await talker.poll()).toEqual({ running: false, exitCode: 3 });
 
     const silent = h.spawner(h.factory({ command: ["false"] }), { user: "bob", serverName: "" });
     await expect(silent.start(contextFor({ user: "bob", serverName: "" }), new AbortController().signal, () => {})).rejects.toThrow(
-      /exited with code 1 right after starting\.\nIt wrote nothing to its log/,
+      /exited during its start \(exit code 1\)\.\nIt wrote nothing to its log/,
     );
   });
 

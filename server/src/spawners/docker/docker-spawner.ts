@@ -4,7 +4,7 @@
  */
 import type Docker from "dockerode";
 import { existsSync } from "node:fs";
-import { SpawnError, UnavailableError } from "../../errors.js";
+import { exitedDuringStart, SpawnError, UnavailableError } from "../../errors.js";
 import type {
   BackendState,
   Endpoint,
@@ -88,10 +88,7 @@ interface Taken {
 async function exitedEarly(container: Docker.Container, token: string): Promise<SpawnError> {
   const state = (await orUndefined(() => container.inspect()))?.State;
   const tail = await logTail(container, token);
-  const oom = state?.OOMKilled ? " (killed: out of memory)" : "";
-  const message = `The Jupyter server exited with code ${state?.ExitCode ?? "unknown"}${oom} right after starting.`;
-  const detail = tail.length ? ["Last lines of its log:", ...tail] : ["It wrote nothing to its log."];
-  return new SpawnError("exited", [message, ...detail].join("\n"));
+  return exitedDuringStart(state?.ExitCode, tail, state?.OOMKilled ? "killed: out of memory" : "");
 }
 
 export class DockerSpawner implements Spawner {

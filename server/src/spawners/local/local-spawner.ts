@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import { rm, rmdir } from "node:fs/promises";
 import path from "node:path";
-import { SpawnError } from "../../errors.js";
+import { exitedDuringStart, SpawnError } from "../../errors.js";
 import { unixEndpoint } from "../../lib/endpoint.js";
 import type {
   BackendState,
@@ -219,6 +219,7 @@ export class LocalSpawner implements Spawner {
       bootId: bootId(),
       spawnId,
       cgroup: limits.cgroup,
+      sandboxed,
     };
     this.taken.target = target;
     shared.log.info({ ...log, pid: target.pid, uid: user?.uid, sandboxed }, "launched Jupyter server");
@@ -229,9 +230,7 @@ export class LocalSpawner implements Spawner {
       const code = exitCodeOf(child);
       const tail = await logTail(layout.log, offset, ctx.token);
       await terminate(target, 0); // anything it left behind
-      const message = `The Jupyter server exited with code ${code} right after starting.`;
-      const detail = tail.length ? ["Last lines of its log:", ...tail] : ["It wrote nothing to its log."];
-      throw new SpawnError("exited", [message, ...detail].join("\n"));
+      throw exitedDuringStart(code, tail);
     }
     this.current = {
       version: 2,
@@ -399,6 +398,6 @@ export class LocalSpawner implements Spawner {
 
   private targetOf(s: LocalState | undefined): ProcessTarget {
     if (!s) return { pid: 0, pgid: 0, startTime: "", bootId: "", spawnId: "", cgroup: null };
-    return { pid: s.pid, pgid: s.pgid, startTime: s.startTime, bootId: s.bootId, spawnId: s.spawnId, cgroup: s.cgroup };
+    return { pid: s.pid, pgid: s.pgid, startTime: s.startTime, bootId: s.bootId, spawnId: s.spawnId, cgroup: s.cgroup, sandboxed: s.sandboxed };
   }
 }

@@ -14,7 +14,8 @@
  * read from /proc keeps a reused PID from being mistaken for ours.
  */
 import { cgroupPids, killCgroup, type Cgroup } from "./cgroups.js";
-import { bootId, readStat, signal, type ProcStat } from "./proc.js";
+import { readdir, readFile } from "node:fs/promises";
+import { bootId, isGone, readStat, signal, type ProcStat } from "./proc.js";
 import { processTable, type ProcessTable } from "./process-table.js";
 
 export interface ProcessTarget {
@@ -24,6 +25,8 @@ export interface ProcessTarget {
   bootId: string;
   spawnId: string;
   cgroup: Cgroup | null;
+  /** Runs in a sandbox with a PID namespace of its own (see follow()). */
+  sandboxed?: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -55,19 +58,79 @@ export async function members(t: ProcessTarget): Promise<ProcStat[]> {
  * another whole-table look confirms it (or finds children started meanwhile, and following goes on).
  */
 export function follow(t: ProcessTarget): () => Promise<ProcStat[]> {
+  if (t.sandboxed && !t.cgroup) return followSandboxed(t);
   let known: ProcStat[] = [];
   return async () => {
     if (t.cgroup || t.bootId !== bootId()) return members(t);
-    const still = await Promise.all(
-      known.map(async (k) => {
-        const s = await readStat(k.pid);
-        return s && s.startTime === k.startTime && live(s) ? s : undefined;
-      }),
-    );
-    known = still.filter((s): s is ProcStat => s !== undefined);
+    known = (await Promise.all(known.map(async (k) => sameProcess(k, await readStat(k.pid))))).filter((s): s is ProcStat => s !== undefined);
     if (known.length === 0) known = await members(t);
     return known;
   };
+}
+
+/**
+ * A sandboxed server's processes, without cgroups and without scanning the process table: its main process (the
+ * sandbox) and that process's descendants, found through /proc/<pid>/task/<tid>/children. Nothing can hide from
+ * that walk: inside the sandbox's PID namespace orphans are adopted by the namespace's init (bubblewrap, a child of
+ * the main process), and when that init is gone the kernel has killed every process of the namespace. So once the
+ * processes found at the first look are gone, all are — unless that look came so early in a start that the init
+ * was not there yet, when a whole-table look makes sure.
+ */
+function followSandboxed(t: ProcessTarget): () => Promise<ProcStat[]> {
+  let known: ProcStat[] | undefined;
+  let sawInit = false;
+  return async () => {
+    if (t.bootId !== bootId()) return [];
+    if (known === undefined) {
+      known = await treeOf(t);
+      sawInit = known.length > 1;
+      // The main process already gone (its user may kill it): what it left behind is found by spawn id.
+      if (known.length === 0) known = await members(t);
+      return known;
+    }
+    known = (await Promise.all(known.map(async (k) => sameProcess(k, await readStat(k.pid))))).filter((s): s is ProcStat => s !== undefined);
+    if (known.length === 0 && !sawInit) known = await members(t);
+    return known;
+  };
+}
+
+/** `now` when it is still the process `k` (same start time, alive), else undefined. */
+function sameProcess(k: ProcStat, now: ProcStat | undefined): ProcStat | undefined {
+  return now && now.startTime === k.startTime && live(now) ? now : undefined;
+}
+
+/** The main process (if it is still the server's) and all its descendants. */
+async function treeOf(t: ProcessTarget): Promise<ProcStat[]> {
+  const main = await readStat(t.pid);
+  if (!main || main.startTime !== t.startTime || !live(main)) return [];
+  const found = [main];
+  for (let i = 0; i < found.length; i++) {
+    for (const pid of await childrenOf(found[i]!.pid)) {
+      const s = await readStat(pid);
+      if (s && live(s)) found.push(s);
+    }
+  }
+  return found;
+}
+
+/** Direct children of a process: the union of its threads' children files. */
+async function childrenOf(pid: number): Promise<number[]> {
+  let tids: string[];
+  try {
+    tids = await readdir(`/proc/${pid}/task`);
+  } catch (err) {
+    if (isGone(err)) return [];
+    throw err;
+  }
+  const lists = await Promise.all(
+    tids.map((tid) =>
+      readFile(`/proc/${pid}/task/${tid}/children`, "utf8").catch((err: unknown) => {
+        if (isGone(err)) return "";
+        throw err;
+      }),
+    ),
+  );
+  return lists.flatMap((l) => l.split(" ").filter(Boolean).map(Number));
 }
 
 /** The server's processes in a snapshot of the process table (servers without cgroups). */
