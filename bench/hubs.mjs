@@ -73,10 +73,11 @@ async function waitForApi(label, url, child, logFile) {
 
 /**
  * Starts a Ganymede hub. `cli` runs another build (a checkout's server/dist/cli.js, for comparisons between builds);
- * `local` adds lines under spawner.local (e.g. `sandbox: "off"`); `label` names it in reports; `command` is the
+ * `local` adds lines under spawner.local (e.g. `sandbox: "off"`); `docker` ({ image, namePrefix }) runs servers as
+ * containers of the Docker backend instead of local processes; `label` names it in reports; `command` is the
  * single-user server's argv (default: the venv's `jupyter server`); `logLevel` the hub's (default `warn`).
  */
-export async function startGanymede(dir, { cli = CLI, local = [], label = "Ganymede", command = JUPYTER_SERVER, logLevel = "warn" } = {}) {
+export async function startGanymede(dir, { cli = CLI, local = [], docker, label = "Ganymede", command = JUPYTER_SERVER, logLevel = "warn" } = {}) {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -92,6 +93,10 @@ export async function startGanymede(dir, { cli = CLI, local = [], label = "Ganym
       `  dir: ${path.join(ROOT, "policies")}`,
       "spawner:",
       "  startTimeout: 120s",
+      // `docker` ({ image, namePrefix }): servers as containers of the Docker backend instead, running `command`.
+      ...(docker
+        ? ["  backend: docker", "  docker:", `    image: ${docker.image}`, `    namePrefix: ${docker.namePrefix}`, `    network: ${docker.namePrefix}-net`, `    command: ${JSON.stringify(command)}`]
+        : []),
       "  local:",
       "    storage: directory",
       '    cgroups: "off"',

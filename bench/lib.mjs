@@ -84,6 +84,20 @@ export function processesWithArg(arg) {
   return pids;
 }
 
+/** Pids of live processes whose name (/proc/<pid>/comm, at most 15 characters) matches `pattern`. */
+export function processesNamed(pattern) {
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim().match(pattern)) pids.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return pids;
+}
+
 /** Last resort at exit: everything of ours still alive gets SIGTERM, then SIGKILL. Returns how many were left. */
 export async function sweep(root) {
   for (const child of started) await stopProcess(child, 5_000);

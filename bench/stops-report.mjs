@@ -10,6 +10,8 @@ const int = (n) => Math.round(n).toLocaleString("en-US");
 const sec = (ms) => (ms >= 10_000 ? `${int(ms / 1000)} s` : `${(ms / 1000).toFixed(ms >= 1000 ? 1 : 2)} s`);
 const mib = (n) => `${int(n)} MiB`;
 const total = (byRole) => Object.values(byRole).reduce((a, b) => a + b, 0);
+/** How a process of a hub's is called in the table (JupyterHub's proxy; the Docker engine's two daemons keep theirs). */
+const ROLE_NAMES = { proxy: "CHP" };
 const ratio = (g, j) => (Number.isFinite(g) && Number.isFinite(j) && j > 0 ? `${(g / j).toFixed(g / j >= 10 ? 0 : 2)}×` : "–");
 
 /** Per-stop times (ms) of the stops that finished. */
@@ -38,7 +40,9 @@ function failures(list, what) {
 
 function cpuCell(byRole) {
   const s = (ms) => (ms >= 100_000 ? `${int(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`);
-  return byRole.proxy === undefined ? s(byRole.hub) : `${s(total(byRole))} (hub ${s(byRole.hub)} + CHP ${s(byRole.proxy)})`;
+  const roles = Object.entries(byRole);
+  if (roles.length === 1) return s(byRole.hub);
+  return `${s(total(byRole))} (${roles.map(([role, ms]) => `${ROLE_NAMES[role] ?? role} ${s(ms)}`).join(" + ")})`;
 }
 
 export function renderStops(r) {
@@ -67,7 +71,7 @@ export function renderStops(r) {
     const failed = a.failures.length ? `${int(a.failures.length)} of ${int(a.ms.length + a.failures.length)} (${kinds(a.failures)})` : `0 of ${int(a.ms.length)}`;
     return `${int(percentile(a.ms, 50))} / ${int(percentile(a.ms, 99))} ms; ${failed}`;
   }, (h) => percentile(h.wave.api.ms, 99));
-  row("Hub open files, peak during the wave", (h) => (h.wave.openFilesPeak ? Object.entries(h.wave.openFilesPeak).map(([role, n]) => (role === "hub" ? int(n) : `${role === "proxy" ? "CHP" : role} ${int(n)}`)).join(" + ") : "–"));
+  row("Hub open files, peak during the wave", (h) => (h.wave.openFilesPeak ? Object.entries(h.wave.openFilesPeak).map(([role, n]) => (role === "hub" ? int(n) : `${ROLE_NAMES[role] ?? role} ${int(n)}`)).join(" + ") : "–"));
   row(`One stop at a time with ~${nLabel} running (${p.ONE_BY_ONE}), p50 / hub CPU per stop`, (h) => {
     const o = h.oneByOne;
     return `${sec(percentile(o.stops.filter((s) => s.ms !== null).map((s) => s.ms), 50))} / ${sec(total(o.cpuMs) / o.n)}${unfinished(o).length ? ` (${unfinished(o).length} never finished)` : ""}`;
@@ -87,7 +91,9 @@ export function renderStops(r) {
     "",
     `- Machine: ${m.cores} cores (${m.cpu}), ${m.ramGiB.toFixed(1)} GiB RAM (${int(m.availableMiB)} MiB available at the start), ${m.kernel}; ` +
       `1-minute load average ${m.loadBefore.toFixed(2)} before the run, ${m.loadAfter?.toFixed(2) ?? "?"} at its end`,
-    `- Versions: Node ${v.node}, Ganymede ${v.ganymede}, JupyterHub ${v.jupyterhub}, configurable-http-proxy ${v.chp}, stand-in server on Python ${v.python}`,
+    `- Versions: Node ${v.node}, Ganymede ${v.ganymede}, JupyterHub ${v.jupyterhub}, configurable-http-proxy ${v.chp}, stand-in server on Python ${v.python}` +
+      (v.docker ? `; Docker engine ${v.docker}` : ""),
+    `- Backend: ${p.BACKEND === "docker" ? "Docker (servers as containers; the engine's dockerd and containerd counted with the hub)" : "local processes"}`,
     `- Parameters: ${int(p.USERS)} users, ${int(p.SERVERS)} servers asked for, ${p.CLIENTS} clients, per-stop timeout ${p.STOP_TIMEOUT_S} s, settle ${p.SETTLE_S} s` +
       (capped.length ? `; starts stopped at ${p.MIN_AVAILABLE_MIB} MiB available for ${capped.map(([k]) => k).join(", ")}` : ""),
     "",

@@ -14,20 +14,28 @@
  * BENCH_ONE_BY_ONE (20), BENCH_START_CONCURRENCY (16), BENCH_STOP_TIMEOUT seconds (900), BENCH_SETTLE seconds (15),
  * BENCH_MIN_AVAILABLE_MIB (2048: no more servers are started below this much available memory), BENCH_HUBS
  * (ganymede,jupyterhub), BENCH_LOG_LEVEL (Ganymede's, warn), BENCH_KEEP=1 keeps the temp directory (hub logs).
+ *
+ * BENCH_BACKEND=docker: Ganymede's Docker backend instead (servers as containers of the engine the tests use, their
+ * Jupyter server image running the stand-in; BENCH_SERVERS defaults to 500, BENCH_HUBS to ganymede). The engine's
+ * own processes (dockerd, containerd) are weighed with the hub, and each container's runc shim with its server.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { machine, versions } from "./context.mjs";
-import { CACHE, STAND_IN, startGanymede, startJupyterHub } from "./hubs.mjs";
-import { availableMiB, cpuMs, openFiles, pool, processesWithArg, pssMiB, rssMiB, sleep, sweep } from "./lib.mjs";
+import { CACHE, ROOT, STAND_IN, startGanymede, startJupyterHub } from "./hubs.mjs";
+import { availableMiB, cpuMs, openFiles, pool, processesNamed, processesWithArg, pssMiB, rssMiB, sleep, sweep } from "./lib.mjs";
 import { renderStops } from "./stops-report.mjs";
 
 const knob = (name, fallback) => Number(process.env[name] ?? fallback);
+const BACKEND = process.env.BENCH_BACKEND ?? "local";
+if (!["local", "docker"].includes(BACKEND)) throw new Error(`BENCH_BACKEND must be local or docker, not ${BACKEND}`);
 const params = {
+  BACKEND,
   USERS: knob("BENCH_USERS", 10_000),
-  SERVERS: knob("BENCH_SERVERS", 2_000),
+  SERVERS: knob("BENCH_SERVERS", BACKEND === "docker" ? 500 : 2_000),
   CLIENTS: knob("BENCH_CLIENTS", 32),
   WAVE: knob("BENCH_WAVE", 200),
   ONE_BY_ONE: knob("BENCH_ONE_BY_ONE", 20),
@@ -39,7 +47,8 @@ const params = {
   PROBE_MS: 100, // how often the prober starts a GET /hub/api/users/<user> during a wave
 };
 if (params.USERS <= params.SERVERS) throw new Error("BENCH_USERS must exceed BENCH_SERVERS: the prober's user has no server");
-const HUBS = (process.env.BENCH_HUBS ?? "ganymede,jupyterhub").split(",");
+const HUBS = (process.env.BENCH_HUBS ?? (BACKEND === "docker" ? "ganymede" : "ganymede,jupyterhub")).split(",");
+if (BACKEND === "docker" && HUBS.includes("jupyterhub")) throw new Error("BENCH_BACKEND=docker measures Ganymede only (JupyterHub's DockerSpawner is not set up here)");
 const SETTLE_MS = params.SETTLE_S * 1000;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "ganymede-bench-"));
@@ -48,7 +57,7 @@ const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().sli
 let cleaning = null;
 async function cleanup() {
   cleaning ??= (async () => {
-    const left = (await sweep(tmp)) + killStandIns();
+    const left = (await sweep(tmp)) + killStandIns() + (docker ? removeContainers(docker.namePrefix) : 0);
     if (left) log(`swept ${left} leftover process(es) of this run`);
     if (process.env.BENCH_KEEP === "1") log(`kept ${tmp}`);
     else rmSync(tmp, { recursive: true, force: true });
@@ -58,13 +67,31 @@ async function cleanup() {
 for (const sig of ["SIGINT", "SIGTERM"]) process.once(sig, () => void cleanup().then(() => process.exit(130)));
 
 const results = { versions: versions(), machine: { ...machine(), availableMiB: availableMiB() }, params, hubs: {} };
+/** The Docker backend's image and object prefix (BENCH_BACKEND=docker). */
+let docker;
+/** What a server runs, and the argument that finds its processes. */
+let serverCommand = STAND_IN;
+let serverArg = STAND_IN[1];
 try {
+  if (BACKEND === "docker") {
+    log("preparing the Docker engine and the server image (bench/docker-image.ts)");
+    const image = execFileSync(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "docker-image.ts")], {
+      cwd: path.join(ROOT, "server"),
+      env: { ...process.env, GANYMEDE_SERVICES_OWNER: String(process.pid) },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    }).trim();
+    docker = { image, namePrefix: `gbench-${process.pid}` };
+    serverArg = readFileSync(STAND_IN[1], "utf8"); // python3 -c <source>: the image's Python runs the stand-in
+    serverCommand = ["python3", "-c", serverArg];
+    results.versions.docker = execFileSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" }).trim();
+  }
   log(`temp dir ${tmp}; ${results.machine.availableMiB.toFixed(0)} MiB available, load ${results.machine.loadBefore}`);
   for (const which of HUBS) {
     const dir = path.join(tmp, which);
     const hub =
       which === "ganymede"
-        ? await startGanymede(dir, { command: STAND_IN, logLevel: process.env.BENCH_LOG_LEVEL ?? "warn" })
+        ? withEngine(await startGanymede(dir, { command: serverCommand, docker, logLevel: process.env.BENCH_LOG_LEVEL ?? "warn" }))
         : await startJupyterHub(dir, { singleUser: STAND_IN });
     const r = (results.hubs[hub.label] = {});
     try {
@@ -74,6 +101,10 @@ try {
       // Servers a hub left running (Ganymede's survive the hub by design; a stuck stop's may too): ours by path.
       r.leftoverServerProcesses = killStandIns();
       if (r.leftoverServerProcesses) log(`${hub.label}: killed ${r.leftoverServerProcesses} server process(es) left after the hub`);
+      if (docker) {
+        r.leftoverContainers = removeContainers(docker.namePrefix);
+        if (r.leftoverContainers) log(`${hub.label}: removed ${r.leftoverContainers} container(s) left after the hub`);
+      }
     }
   }
   results.machine.loadAfter = os.loadavg()[0];
@@ -107,7 +138,8 @@ async function measure(hub, r) {
   r.idleCpuMsPerS = (total(cpu(hub)) - total(cpu0)) / params.SETTLE_S;
   r.rssRunning = weigh(hub);
   r.availableMiBRunning = availableMiB();
-  const serverPids = processesWithArg(STAND_IN[1]); // the stand-ins, and for Ganymede their sandbox (bwrap) processes
+  // The stand-ins, and their sandbox (bwrap) processes or container shims.
+  const serverPids = [...processesWithArg(serverArg), ...(docker ? processesNamed(/^containerd-shim/) : [])];
   r.serverProcesses = { n: serverPids.length, pssMiB: serverPids.reduce((sum, pid) => sum + pssMiB(pid), 0) };
   log(`${hub.label}: ${serverPids.length} server processes, PSS ${r.serverProcesses.pssMiB.toFixed(0)} MiB; ${r.availableMiBRunning.toFixed(0)} MiB available`);
 
@@ -126,6 +158,7 @@ async function measure(hub, r) {
   r.wave = await wave(hub, running, prober);
   await sleep(2 * SETTLE_MS);
   r.wave.rss.after = weigh(hub);
+  r.wave.heap.after = await heapOf(hub);
   log(`${hub.label}: after the wave, RSS ${total(r.wave.rss.after).toFixed(0)} MiB`);
 
   if (params.WAVE > 0) {
@@ -164,6 +197,7 @@ async function startServers(hub, names) {
  */
 async function wave(hub, names, proberUser) {
   const rss = { before: weigh(hub), peak: 0 };
+  const heap = { before: await heapOf(hub) };
   const openFilesPeak = {}; // by role: Ganymede's stops open /proc files by the thousand
   const sampler = setInterval(() => {
     rss.peak = Math.max(rss.peak, total(weigh(hub)));
@@ -186,7 +220,7 @@ async function wave(hub, names, proberUser) {
   rss.peak = Math.max(rss.peak, total(weigh(hub)));
   const latencies = await api.stop();
   const ok = stops.filter(finished);
-  const w = { n: names.length, wallMs, lastStoppedMs: Math.max(0, ...ok.map((s) => s.startMs + s.ms)), stops, cpuMs: cpuUsed, rss, openFilesPeak, api: latencies };
+  const w = { n: names.length, wallMs, lastStoppedMs: Math.max(0, ...ok.map((s) => s.startMs + s.ms)), stops, cpuMs: cpuUsed, rss, heap, openFilesPeak, api: latencies };
   log(`${hub.label}: wave of ${names.length}: ${ok.length} stopped, last after ${(w.lastStoppedMs / 1000).toFixed(1)} s; ${names.length - ok.length} not; hub CPU ${(total(cpuUsed) / 1000).toFixed(1)} s`);
   return w;
 }
@@ -279,6 +313,19 @@ function get(url, headers, timeoutMs) {
 
 // ---------------------------------------------------------------- the hub's processes
 
+/**
+ * Ganymede's own view of its memory, from its metrics (MiB): V8's heap (used, and reserved), memory outside it
+ * (Buffers), and RSS — to tell memory the hub still holds from memory freed but not yet given back. Null elsewhere.
+ */
+async function heapOf(hub) {
+  if (hub.label !== "Ganymede") return null;
+  const res = await fetch(`${hub.url}/hub/metrics`, { headers: { authorization: `token ${hub.adminToken}` } }).catch(() => null);
+  if (res?.status !== 200) return null;
+  const text = await res.text();
+  const metric = (name) => Number(new RegExp(`^ganymede_process_${name} (\\S+)$`, "m").exec(text)?.[1]) / 2 ** 20;
+  return { heapUsed: metric("nodejs_heap_size_used_bytes"), heapTotal: metric("nodejs_heap_size_total_bytes"), external: metric("nodejs_external_memory_bytes"), rss: metric("process_resident_memory_bytes") };
+}
+
 /** RSS of the hub's processes (Ganymede: the hub; JupyterHub: hub and CHP), MiB by role. */
 function weigh(hub) {
   return Object.fromEntries(Object.entries(hub.pids()).map(([role, pid]) => [role, rssMiB(pid)]));
@@ -297,9 +344,34 @@ function total(byRole) {
   return Object.values(byRole).reduce((a, b) => a + b, 0);
 }
 
+/** With the Docker backend, the engine's processes are weighed with the hub: they do the stops' work. */
+function withEngine(hub) {
+  if (!docker) return hub;
+  const own = hub.pids.bind(hub);
+  const engine = Object.fromEntries(["dockerd", "containerd"].map((name) => [name, processesNamed(new RegExp(`^${name}$`))[0]]).filter(([, pid]) => pid));
+  hub.pids = () => ({ ...own(), ...engine });
+  return hub;
+}
+
+/** Removes the benchmark's containers, volumes and network (`docker` CLI); returns how many containers there were. */
+function removeContainers(prefix) {
+  const list = (what) => execFileSync("docker", [...what, "-q", "--filter", `label=ganymede.hub=${prefix}`], { encoding: "utf8" }).split("\n").filter(Boolean);
+  try {
+    const containers = list(["ps", "-a"]);
+    if (containers.length) execFileSync("docker", ["rm", "-f", ...containers], { stdio: "ignore" });
+    const volumes = list(["volume", "ls"]);
+    if (volumes.length) execFileSync("docker", ["volume", "rm", "-f", ...volumes], { stdio: "ignore" });
+    execFileSync("docker", ["network", "rm", "-f", `${prefix}-net`], { stdio: "ignore" });
+    return containers.length;
+  } catch (err) {
+    log(`could not clean up Docker objects ${prefix}-*: ${err.message}`);
+    return 0;
+  }
+}
+
 /** Kills stand-in servers of this checkout still running (and their sandbox processes); returns how many. */
 function killStandIns() {
-  const pids = processesWithArg(STAND_IN[1]);
+  const pids = processesWithArg(serverArg);
   for (const pid of pids) {
     try {
       process.kill(pid, "SIGKILL");

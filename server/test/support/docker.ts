@@ -34,8 +34,13 @@ export const BASE_IMAGE = "ganymede/base:bookworm";
 /** Run-scoped services: `<SERVICES>/<name>/{leases/<pid>, service.log, state.json, <instance dirs>}`. */
 const SERVICES = path.join(os.tmpdir(), "ganymede-test-services");
 
-/** The test run: vitest's main process when this is one of its forks, else this process. */
+/**
+ * Who holds the services: the test run (vitest's main process when this is one of its forks, else this process), or
+ * the process named by GANYMEDE_SERVICES_OWNER (a benchmark that prepares the engine in a helper process).
+ */
 function runPid(): number {
+  const owner = Number(process.env.GANYMEDE_SERVICES_OWNER);
+  if (owner > 0) return owner;
   return process.env.VITEST && process.ppid > 1 ? process.ppid : process.pid;
 }
 
