@@ -113,7 +113,9 @@ export async function startGanymede(dir, { cli = CLI, local = [], docker, label 
     GANYMEDE_SPAWNER__LOCAL__COMMAND: JSON.stringify(command),
   };
   const logFile = path.join(dir, "hub.log");
-  const child = startProcess(process.execPath, [cli, "--config", configFile, "start"], { cwd: dir, env, logFile });
+  // BENCH_HUB_NODE_ARGS: Node options for the hub alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = startProcess(process.execPath, [...nodeArgs, cli, "--config", configFile, "start"], { cwd: dir, env, logFile });
   await waitForApi(label, url, child, logFile);
   // The admin exists from the first start on; its token comes from the CLI, as an operator would get it.
   const token = execFileSync(process.execPath, [cli, "--config", configFile, "token", "create", "--user", "admin"], { cwd: dir, env, encoding: "utf8" }).trim();

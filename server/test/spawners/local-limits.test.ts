@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { detectCgroups } from "../../src/spawners/local/cgroups.js";
-import { loopSupport } from "../../src/spawners/local/volume.js";
+import { attachedLoopDevices, loopSupport } from "../../src/spawners/local/volume.js";
 import type { SpawnProgress } from "../../src/spawners/types.js";
 import { isAlive, mountsBelow, processesMentioning } from "../support/host-processes.js";
 import { alice, contextFor, median, request, startReady, startTimings, useLocalSpawnerHarness } from "../support/local-spawner-harness.js";
@@ -96,6 +96,10 @@ describe.skipIf(!loop.ok)("local spawner: loop volumes", () => {
     const uid = (spawner.state() as { runAs: { uid: number } }).runAs.uid;
     expect([statSync(workdir).uid, statSync(workdir).mode & 0o777]).toEqual([uid, 0o700]);
     expect([statSync(image).uid, statSync(image).mode & 0o777]).toEqual([0, 0o600]);
+    // The hub reads loop devices from sysfs: it finds what losetup finds.
+    const losetup = execFileSync("losetup", ["-j", image], { encoding: "utf8" }).split(":")[0];
+    expect(losetup).toMatch(/^\/dev\/loop\d+$/);
+    expect(await attachedLoopDevices(image)).toEqual([losetup]);
 
     const put = await request(first.api("contents/data.txt"), {
       method: "PUT",
@@ -113,6 +117,7 @@ describe.skipIf(!loop.ok)("local spawner: loop volumes", () => {
     await restored.stop();
     expect(mountsBelow(h.rootDir)).toEqual([]);
     expect(execFileSync("losetup", ["-j", image], { encoding: "utf8" })).toBe("");
+    expect(await attachedLoopDevices(image)).toEqual([]);
     // Measured at unmount (Jupyter removes its runtime files on the way out, so a little less).
     const usedStopped = await restored.storageUsed();
     expect(usedStopped).toBeGreaterThanOrEqual(100_000);

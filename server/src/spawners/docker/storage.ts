@@ -21,7 +21,7 @@ import type { ServerLayout } from "../local/layout.js";
 import { mountsUnder } from "../local/mounts.js";
 import { prepareStorage, releaseStorage, storageUsage, type LoopSupport } from "../local/storage.js";
 import { directoryUsage } from "../local/usage.js";
-import { attachedLoopDevices, unmountVolume } from "../local/volume.js";
+import { attachedLoopDevices, unmountVolume, waitDetached } from "../local/volume.js";
 import { hasStatus, orUndefined } from "./engine.js";
 import type { DockerStorageState } from "./state.js";
 
@@ -124,10 +124,10 @@ async function createPlainVolume(t: StorageTarget): Promise<void> {
  */
 export async function releaseDockerStorage(state: DockerStorageState, layout: ServerLayout): Promise<void> {
   if (state.kind !== "loop") return;
-  await releaseStorage(state, layout);
-  for (let waited = 0; waited < 5000 && (await attachedLoopDevices(state.image)).length > 0; waited += 50) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const device = await releaseStorage(state, layout);
+  // Only the device that was mounted is watched: one sysfs file per look, whatever the number of volumes.
+  const devices = device ? [device] : await attachedLoopDevices(state.image);
+  for (const d of devices) await waitDetached(d, state.image, 5000);
 }
 
 /** Deletes the volume and, for a loop-backed one, its image. The container must be gone. Idempotent. */

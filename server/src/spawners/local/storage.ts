@@ -116,14 +116,17 @@ export async function prepareStorage(
   return { state: { kind: "directory" }, enforcement: { enforced: false, reason: plan.reason }, notes: [] };
 }
 
-/** Unmounts a loop volume, first noting its usage so storageUsed() can answer while it is unmounted. */
-export async function releaseStorage(state: StorageState, layout: ServerLayout): Promise<void> {
-  if (state.kind !== "loop") return;
+/**
+ * Unmounts a loop volume, first noting its usage so storageUsed() can answer while it is unmounted. Returns the loop
+ * device it was mounted from, if it was mounted.
+ */
+export async function releaseStorage(state: StorageState, layout: ServerLayout): Promise<string | undefined> {
+  if (state.kind !== "loop") return undefined;
   if (await mountAt(state.mountPoint)) {
     const bytes = await mountedUsage(state.mountPoint);
     await writeFile(layout.usageFile, JSON.stringify({ bytes, measuredAt: new Date().toISOString() }), { mode: 0o600 });
   }
-  await unmountVolume(state.mountPoint);
+  return unmountVolume(state.mountPoint);
 }
 
 /** Bytes used: statfs of the mounted volume, the usage noted at unmount, or a walk of the plain directory. */

@@ -7,9 +7,10 @@
  */
 import { execFile } from "node:child_process";
 import { accessSync, constants, existsSync } from "node:fs";
-import { chmod, mkdir, rm, rmdir, stat, statfs, truncate, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, realpath, rm, rmdir, stat, statfs, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
+import { mapLimit } from "../../lib/map-limit.js";
 import { mountAt } from "./mounts.js";
 
 const run = promisify(execFile);
@@ -45,7 +46,7 @@ function findTool(name: string): boolean {
 export function loopSupport(): { ok: true } | { ok: false; reason: string } {
   if (process.getuid?.() !== 0) return { ok: false, reason: "loop volumes need the hub to run as root" };
   if (!existsSync("/dev/loop-control")) return { ok: false, reason: "no loop devices (/dev/loop-control is missing)" };
-  const missing = ["mkfs.ext4", "mount", "umount", "losetup", "e2fsck", "resize2fs"].filter((t) => !findTool(t));
+  const missing = ["mkfs.ext4", "mount", "umount", "e2fsck", "resize2fs"].filter((t) => !findTool(t));
   if (missing.length) return { ok: false, reason: `missing tools: ${missing.join(", ")}` };
   return { ok: true };
 }
@@ -101,14 +102,39 @@ export async function prepareVolume(image: string, requestedBytes: number): Prom
   return { sizeBytes: current, created: false, keptLarger: current > sizeBytes };
 }
 
-/** Loop devices the image is attached to ("/dev/loop3"…). */
-export async function attachedLoopDevices(image: string): Promise<string[]> {
-  const out = await tool("losetup", ["-j", image]);
-  return out
-    .split("\n")
-    .map((l) => l.split(":")[0]?.trim() ?? "")
-    .filter((d) => d.startsWith("/dev/"));
+/**
+ * The file a loop device ("/dev/loop3") is attached to, from sysfs; undefined when it is attached to nothing. Read,
+ * not asked of `losetup`: with hundreds of volumes, a process per check cost the hub more than the rest of a stop.
+ */
+export async function loopBackingFile(device: string): Promise<string | undefined> {
+  try {
+    return (await readFile(`/sys/block/${path.basename(device)}/loop/backing_file`, "utf8")).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
 }
+
+/** Loop devices the image is attached to ("/dev/loop3"…), from sysfs. */
+export async function attachedLoopDevices(image: string): Promise<string[]> {
+  const paths = new Set([image, await realpath(image).catch(() => image)]);
+  const devices = (await readdir("/sys/block")).filter((name) => /^loop\d+$/.test(name)).map((name) => `/dev/${name}`);
+  const backing = await mapLimit(devices, SYSFS_READS_IN_FLIGHT, loopBackingFile);
+  return devices.filter((_, i) => paths.has(backing[i] ?? ""));
+}
+
+/** Waits until `device` no longer holds `image` (autoclear detaches it once its last user is gone). */
+export async function waitDetached(device: string, image: string, timeoutMs: number): Promise<boolean> {
+  const paths = new Set([image, await realpath(image).catch(() => image)]);
+  for (const deadline = Date.now() + timeoutMs; paths.has((await loopBackingFile(device)) ?? ""); ) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** sysfs files read at once by attachedLoopDevices (see lib/map-limit.ts). */
+const SYSFS_READS_IN_FLIGHT = 64;
 
 /**
  * Mounts the image at `mountPoint` (reusing a mount that is already there). Returns the loop device.
@@ -132,9 +158,16 @@ export async function mountVolume(image: string, mountPoint: string, fresh: bool
   return mounted?.source ?? "";
 }
 
-/** Unmounts `mountPoint` if something is mounted there (the loop device detaches itself: autoclear). */
-export async function unmountVolume(mountPoint: string): Promise<void> {
-  for (let attempt = 0; (await mountAt(mountPoint)) !== undefined; attempt++) {
+/**
+ * Unmounts `mountPoint` if something is mounted there (the loop device detaches itself: autoclear). Returns the
+ * device that was mounted there, if any.
+ */
+export async function unmountVolume(mountPoint: string): Promise<string | undefined> {
+  let device: string | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const mounted = await mountAt(mountPoint);
+    if (!mounted) return device;
+    device ??= mounted.source;
     try {
       await tool("umount", [mountPoint]);
     } catch (err) {
