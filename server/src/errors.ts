@@ -124,3 +124,23 @@ export function exitedDuringStart(exitCode: number | null | undefined, logTail: 
   const detail = logTail.length ? ["Last lines of its log:", ...logTail] : ["It wrote nothing to its log."];
   return new SpawnError("exited", [head, ...detail].join("\n"));
 }
+
+/**
+ * A server made by another spawner backend than the hub runs now (an install switched from local processes to
+ * Docker, or back): its processes and files are where that backend keeps them, so this hub can neither start, stop
+ * nor delete it without losing work or leaving things behind. Refused per server; the hub itself runs on.
+ */
+export class ForeignServerError extends HubError {
+  readonly status = 409;
+  readonly code = "foreign_backend";
+  constructor(identity: { user: string; serverName: string }, madeBy: string, current: string) {
+    const server = identity.serverName ? `server "${identity.serverName}" of ${identity.user}` : `the default server of ${identity.user}`;
+    const backend = madeBy === "another" ? "another spawner backend" : `the ${madeBy} backend`;
+    super(
+      `${server} was made by ${backend}, and this hub now runs the ${current} backend, which cannot take it over: its ` +
+        `processes and files stay where ${backend} keeps them. To keep its work, an administrator switches the hub ` +
+        `back to ${madeBy === "another" ? "that backend" : madeBy}, stops the server and copies its files out, then deletes it there.`,
+      { user: identity.user, server: identity.serverName, madeBy, current },
+    );
+  }
+}

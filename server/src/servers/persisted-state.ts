@@ -4,23 +4,36 @@
  */
 import type { SecretBox } from "../lib/secrets.js";
 import { BINDER_OPTION, type BinderOrigin } from "./types.js";
-import type { Spawner } from "../spawners/types.js";
+import { ForeignServerError } from "../errors.js";
+import type { ServerIdentity, Spawner } from "../spawners/types.js";
 
 interface PersistedState {
+  /** Which backend made the server ("local", "docker"); absent in rows written before it was recorded. */
+  spawner?: string;
   backend?: Record<string, unknown>;
   token?: string;
 }
 
 export function persistState(spawner: Spawner, secrets: SecretBox, token?: string): string {
-  const state: PersistedState = { backend: spawner.state() };
+  const state: PersistedState = { spawner: spawner.backend, backend: spawner.state() };
   if (token) state.token = secrets.seal(token);
   return JSON.stringify(state);
 }
 
-/** Hands a persisted backend state back to a (fresh) spawner. */
-export function restoreSpawner(spawner: Spawner, backendState: string | null): Spawner {
-  const backend = backendState ? parseState(backendState).backend : undefined;
-  if (backend) spawner.restore(backend);
+/**
+ * Hands a persisted backend state back to a (fresh) spawner. Throws ForeignServerError when another backend made the
+ * server (recorded, or for older rows a state this backend does not understand).
+ */
+export function restoreSpawner(spawner: Spawner, backendState: string | null, identity: ServerIdentity): Spawner {
+  const persisted = backendState ? parseState(backendState) : {};
+  if (persisted.spawner && persisted.spawner !== spawner.backend) throw new ForeignServerError(identity, persisted.spawner, spawner.backend);
+  if (persisted.backend) {
+    try {
+      spawner.restore(persisted.backend);
+    } catch {
+      throw new ForeignServerError(identity, persisted.spawner ?? "another", spawner.backend);
+    }
+  }
   return spawner;
 }
 
@@ -35,7 +48,11 @@ export function tokenOf(backendState: string | null, secrets: SecretBox): string
 
 function parseState(text: string): PersistedState {
   const value = parseJsonObject(text);
-  return { backend: value.backend as Record<string, unknown> | undefined, token: value.token as string | undefined };
+  return {
+    spawner: typeof value.spawner === "string" ? value.spawner : undefined,
+    backend: value.backend as Record<string, unknown> | undefined,
+    token: value.token as string | undefined,
+  };
 }
 
 /** Where a server launched from a repository came from (its `user_options.binder`), or undefined. */

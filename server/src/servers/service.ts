@@ -10,7 +10,7 @@
 import { FifoSlots, type SlotTicket } from "../lib/fifo-slots.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
-import { ConflictError, InputError, NotFoundError, PolicyDenied } from "../errors.js";
+import { ConflictError, ForeignServerError, InputError, NotFoundError, PolicyDenied } from "../errors.js";
 import type { Db } from "../store/database.js";
 import { isUniqueViolation } from "../store/database.js";
 import type { IsolationReport, Spawner, SpawnerFactory } from "../spawners/types.js";
@@ -93,6 +93,8 @@ export class Servers {
     }
     const policyUser = await this.policyUser(user);
     let row = await this.o.db.server.findUnique({ where: { userId_name: { userId: user.id, name: serverName } } });
+    // Before anything changes: a server another backend made is refused as it is (ForeignServerError).
+    const restored = row ? this.spawnerFor(user.name, serverName, row.backendState) : undefined;
     if (row?.status === "running") {
       if (await this.isAlive(key)) throw new ConflictError(`${describeServer(user.name, serverName)} is already running`);
       await this.markStopped(row.id, "the server had exited");
@@ -129,7 +131,8 @@ export class Servers {
 
     const limits = this.o.policy.limitsFor(policyUser);
     const abort = new AbortController();
-    const runtime: Runtime = { spawner: this.spawnerFor(user.name, serverName, row.backendState), pending: "spawn", progress: new ProgressLog(), abort, limits };
+    const spawner = restored ?? this.spawnerFor(user.name, serverName, row.backendState);
+    const runtime: Runtime = { spawner, pending: "spawn", progress: new ProgressLog(), abort, limits };
     this.runtimes.set(key, runtime);
     const job = {
       user: user.name,
@@ -210,6 +213,8 @@ export class Servers {
   /** Stops and deletes every server of `user`, default included, waiting for each to finish (user deletion). */
   async destroyAll(user: UserRow): Promise<void> {
     const rows = await this.o.db.server.findMany({ where: { userId: user.id } });
+    // All or nothing: a server another backend made refuses the deletion before any server is touched.
+    for (const row of rows) if (!this.runtimes.has(serverKey(user.name, row.name))) this.spawnerFor(user.name, row.name, row.backendState);
     for (const row of rows) {
       const key = serverKey(user.name, row.name);
       const runtime = this.runtimes.get(key);
@@ -335,8 +340,12 @@ export class Servers {
   /** Bytes used by a server's storage, when the backend can tell. */
   async storageUsed(user: string, serverName: string, backendState: string | null): Promise<number | undefined> {
     const runtime = this.runtimes.get(serverKey(user, serverName));
-    const spawner = runtime?.spawner ?? this.spawnerFor(user, serverName, backendState);
-    return spawner.storageUsed().catch(() => undefined);
+    try {
+      const spawner = runtime?.spawner ?? this.spawnerFor(user, serverName, backendState);
+      return await spawner.storageUsed();
+    } catch {
+      return undefined; // unknown (a foreign server's storage is not this backend's to measure)
+    }
   }
 
   // ---------------------------------------------------------------- restore and shutdown
@@ -354,7 +363,14 @@ export class Servers {
     let stopped = 0;
     for (const row of rows) {
       const key = serverKey(row.user.name, row.name);
-      const spawner = this.spawnerFor(row.user.name, row.name, row.backendState);
+      let spawner: Spawner;
+      try {
+        spawner = this.spawnerFor(row.user.name, row.name, row.backendState);
+      } catch (err) {
+        if (!(err instanceof ForeignServerError)) throw err;
+        await this.keepForeign(row, err);
+        continue;
+      }
       const token = tokenOf(row.backendState, this.o.secrets);
       const alive = row.endpoint && token && (await spawner.poll()).running
         ? await fetchStatus(row.endpoint, serverBaseUrl(row.user.name, row.name), token, 3000)
@@ -382,6 +398,23 @@ export class Servers {
     return { restored, stopped };
   }
 
+  /**
+   * A server another backend made, found live in the database after a start on this one: this hub cannot manage it,
+   * but need not lose it either. One that still answers keeps its route (its user goes on working; stopping it is
+   * refused with the reason); one that does not is marked stopped with the reason in last_error. Its state stays, so
+   * a hub switched back to its backend finds it again.
+   */
+  private async keepForeign(row: { id: number; name: string; endpoint: string | null; backendState: string | null; user: { name: string } }, err: ForeignServerError): Promise<void> {
+    const token = tokenOf(row.backendState, this.o.secrets);
+    const answers = row.endpoint && token ? await fetchStatus(row.endpoint, serverBaseUrl(row.user.name, row.name), token, 3000) : false;
+    this.o.logger.warn({ user: row.user.name, server: row.name, answers }, err.message);
+    if (answers && row.endpoint && token) {
+      this.o.routes.add({ user: row.user.name, serverName: row.name, target: row.endpoint, token });
+      return;
+    }
+    await this.o.db.server.update({ where: { id: row.id }, data: { status: "stopped", endpoint: null, lastError: err.message } });
+  }
+
   /** Stops the hub's own work (timers, pending spawns); running servers keep running for the next hub. */
   async shutdown(): Promise<void> {
     await this.activity.stop();
@@ -404,7 +437,7 @@ export class Servers {
   }
 
   private spawnerFor(user: string, serverName: string, backendState: string | null): Spawner {
-    return restoreSpawner(this.o.spawners.create({ user, serverName }), backendState);
+    return restoreSpawner(this.o.spawners.create({ user, serverName }), backendState, { user, serverName });
   }
 
   private persist(spawner: Spawner): string {

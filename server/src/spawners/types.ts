@@ -72,6 +72,8 @@ export type PollResult = { running: true } | { running: false; exitCode: number 
 export type BackendState = Record<string, unknown>;
 
 export interface Spawner {
+  /** The backend's name (its factory's), kept with the server's state: a hub on another backend cannot take it over. */
+  readonly backend: string;
   /**
    * Starts the server and resolves once the process is launched and its endpoint is known (readiness is checked by
    * the servers module). Progress may be reported through `onProgress`. If `signal` aborts, the backend stops what it

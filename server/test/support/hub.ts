@@ -242,13 +242,21 @@ export async function waitForHealth(baseUrl: string, timeoutMs = 30_000): Promis
 }
 
 /**
- * Runs the hub CLI as a child process (for crash/restart scenarios), as root or as `runAs` (a hub that is not root);
- * its stderr (the start banner and warnings) is collected in `stderr` when given.
+ * Runs the hub CLI as a child process (for crash/restart scenarios), as root or as `runAs` (a hub that is not root),
+ * with `env` added to its environment; its stderr (the start banner and warnings) is collected in `stderr` when given.
  */
-export function spawnHubProcess(configFile: string, options: { runAs?: { uid: number; gid: number }; stderr?: string[] } = {}): ChildProcess {
+export function spawnHubProcess(
+  configFile: string,
+  options: { runAs?: { uid: number; gid: number }; stderr?: string[]; env?: Record<string, string> } = {},
+): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "server/src/cli.ts"), "--config", configFile, "start"], {
     cwd: path.join(repoRoot, "server"),
-    env: { ...process.env, GANYMEDE_LOGGING__LEVEL: process.env.GANYMEDE_TEST_LOG ?? "warn", ...(options.runAs ? { HOME: path.dirname(configFile) } : {}) },
+    env: {
+      ...process.env,
+      GANYMEDE_LOGGING__LEVEL: process.env.GANYMEDE_TEST_LOG ?? "warn",
+      ...(options.runAs ? { HOME: path.dirname(configFile) } : {}),
+      ...options.env,
+    },
     stdio: ["ignore", "inherit", options.stderr ? "pipe" : "inherit"],
     ...options.runAs,
   });

@@ -92,6 +92,7 @@ async function exitedEarly(container: Docker.Container, token: string): Promise<
 }
 
 export class DockerSpawner implements Spawner {
+  readonly backend = "docker";
   private readonly name: string;
   private readonly layout: ServerLayout;
   private current: DockerState | undefined;

@@ -86,6 +86,7 @@ interface Taken {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class LocalSpawner implements Spawner {
+  readonly backend = "local";
   private readonly layout: ServerLayout;
   private readonly socketDir: string;
   /** Complete state of a launched server (what state() returns). */
