@@ -51,7 +51,19 @@ if (( ${#missing[@]} )); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-log "generating Prisma clients and building"
-pnpm --filter @ganymede/server run generate
-pnpm run build
+# Only what changed since the last run is regenerated and rebuilt, so that a second start takes seconds.
+stale() { # stale <output> <input>...: the output is missing or older than some input
+  local out=$1
+  shift
+  [[ ! -e $out ]] || [[ -n $(find "$@" -newer "$out" -print -quit 2>/dev/null) ]]
+}
+if stale server/src/generated/sqlite/client.ts prisma || stale server/src/generated/postgresql/client.ts prisma; then
+  log "generating Prisma clients"
+  pnpm --filter @ganymede/server run generate
+fi
+if stale server/dist/cli.js server/src server/package.json server/tsconfig.json ||
+  stale web/dist/index.html web/src web/index.html web/package.json web/tsconfig.json web/vite.config.ts; then
+  log "building"
+  pnpm run build
+fi
 log "ready"
