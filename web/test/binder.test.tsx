@@ -76,7 +76,9 @@ describe("the Binder section of Home", () => {
   it("says so when the hub does not launch repositories, and shows the form when it does", async () => {
     vi.stubGlobal("fetch", jsonFetch({ "/hub/api/binder": { body: { enabled: false } } }).fetch);
     const off = renderWithProviders(<BinderSection />);
-    expect((await screen.findByText(/does not launch git repositories/)).textContent).toContain("builder.enabled");
+    const notice = (await screen.findByText(/does not launch git repositories/)).textContent;
+    expect(notice).toContain("scripts/start.sh --binder");
+    expect(notice).toContain("builder.enabled");
     off.unmount();
     vi.stubGlobal("fetch", jsonFetch({ "/hub/api/binder": { body: { enabled: true } } }).fetch);
     renderWithProviders(<BinderSection />);

@@ -144,3 +144,15 @@ it("reuses the engine, the registry and the images on the next run", () => {
   expect(again.output).not.toMatch(/building the server image|making the base image/);
   console.log(`binder-services.sh up, again: ${seconds.toFixed(1)} s (first: ${upSeconds.toFixed(1)} s)`);
 });
+
+it("stops with the reason and what to do when it cannot run the engine (not root)", () => {
+  // An ordinary uid: setpriv drops root for this one run of the script (it needs no file of the checkout's but itself).
+  const run = spawnSync("setpriv", ["--reuid=1399001", "--regid=1399001", "--clear-groups", "bash", services, "up"], {
+    env: { ...process.env, ...servicesEnv, GANYMEDE_BINDER_DIR: path.join(tmpdir(), "ganymede-binder-not-root") },
+    encoding: "utf8",
+  });
+  const said = run.stderr.replace(/\x1b\[[0-9;]*m/g, ""); // without its colours
+  expect(run.status).toBe(1);
+  expect(said).toMatch(/cannot set up Binder launches: the Docker engine and the size-limited volumes of servers need root \(this is uid 1399001\)/);
+  expect(said).toMatch(/use plain scripts\/start\.sh/);
+});

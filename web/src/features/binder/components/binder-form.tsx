@@ -13,8 +13,9 @@ export function BinderSection() {
     <section className="card binder" aria-labelledby="binder-off-title">
       <h2 id="binder-off-title">Launch a repository</h2>
       <p className="muted">
-        This hub does not launch git repositories (Binder). An administrator can turn it on: <code>builder.enabled</code>{" "}
-        with the Docker spawner.
+        This hub does not launch git repositories (Binder). An administrator can turn it on: on one machine, start the
+        hub with <code>scripts/start.sh --binder</code>; elsewhere, set <code>builder.enabled</code> with the Docker
+        spawner.
       </p>
     </section>
   );
