@@ -20,7 +20,9 @@ let engine: DockerEngine | undefined;
 let open: TestHub | undefined;
 
 afterAll(async () => {
-  await open?.close();
+  // Whatever step failed, no local server may outlive the test: a local hub on the same data adopts and stops them.
+  await open?.hub.close();
+  await (await startTestHub({ dataDir, config: local })).close();
   if (engine) await removeHubObjects(engine, prefix, `${prefix}-net`);
   rmSync(defaultRunRoot(path.join(dataDir, "servers")), { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
