@@ -135,11 +135,11 @@ export class ForeignServerError extends HubError {
   readonly code = "foreign_backend";
   constructor(identity: { user: string; serverName: string }, madeBy: string, current: string) {
     const server = identity.serverName ? `server "${identity.serverName}" of ${identity.user}` : `the default server of ${identity.user}`;
-    const backend = madeBy === "another" ? "another spawner backend" : `the ${madeBy} backend`;
+    const backend = `the ${madeBy} backend`;
     super(
       `${server} was made by ${backend}, and this hub now runs the ${current} backend, which cannot take it over: its ` +
         `processes and files stay where ${backend} keeps them. To keep its work, an administrator switches the hub ` +
-        `back to ${madeBy === "another" ? "that backend" : madeBy}, stops the server and copies its files out, then deletes it there.`,
+        `back to ${madeBy}, stops the server and copies its files out, then deletes it there.`,
       { user: identity.user, server: identity.serverName, madeBy, current },
     );
   }

@@ -41,7 +41,7 @@ export function usersRouter(ctx: HubContext): Router {
       rows.map(async (row) =>
         serverModel(user.name, ctx.servers.view(policyUser, row, { includeState: principal.admin }), {
           publicUrl: ctx.config.hub.publicUrl,
-          storageUsedBytes: withStorage ? await ctx.servers.storageUsed(user.name, row.name, row.backendState) : undefined,
+          storageUsedBytes: withStorage ? await ctx.servers.storageUsed(user.name, row.name, row) : undefined,
         }),
       ),
     );

@@ -8,32 +8,31 @@ import { ForeignServerError } from "../errors.js";
 import type { ServerIdentity, Spawner } from "../spawners/types.js";
 
 interface PersistedState {
-  /** Which backend made the server ("local", "docker"); absent in rows written before it was recorded. */
-  spawner?: string;
   backend?: Record<string, unknown>;
   token?: string;
 }
 
-export function persistState(spawner: Spawner, secrets: SecretBox, token?: string): string {
-  const state: PersistedState = { spawner: spawner.backend, backend: spawner.state() };
+/** What a server row keeps of its backend: which one made it (`Server.backend`) and that backend's state. */
+export interface PersistedServer {
+  backend: string;
+  backendState: string | null;
+}
+
+/** The row fields to write after the spawner's state changed (spread into the update's `data`). */
+export function persistState(spawner: Spawner, secrets: SecretBox, token?: string): PersistedServer & { backendState: string } {
+  const state: PersistedState = { backend: spawner.state() };
   if (token) state.token = secrets.seal(token);
-  return JSON.stringify(state);
+  return { backend: spawner.backend, backendState: JSON.stringify(state) };
 }
 
 /**
  * Hands a persisted backend state back to a (fresh) spawner. Throws ForeignServerError when another backend made the
- * server (recorded, or for older rows a state this backend does not understand).
+ * server: its processes and files are that backend's, not this one's to start, stop or delete.
  */
-export function restoreSpawner(spawner: Spawner, backendState: string | null, identity: ServerIdentity): Spawner {
-  const persisted = backendState ? parseState(backendState) : {};
-  if (persisted.spawner && persisted.spawner !== spawner.backend) throw new ForeignServerError(identity, persisted.spawner, spawner.backend);
-  if (persisted.backend) {
-    try {
-      spawner.restore(persisted.backend);
-    } catch {
-      throw new ForeignServerError(identity, persisted.spawner ?? "another", spawner.backend);
-    }
-  }
+export function restoreSpawner(spawner: Spawner, row: PersistedServer, identity: ServerIdentity): Spawner {
+  if (row.backend !== spawner.backend) throw new ForeignServerError(identity, row.backend, spawner.backend);
+  const backend = row.backendState ? parseState(row.backendState).backend : undefined;
+  if (backend) spawner.restore(backend);
   return spawner;
 }
 
@@ -48,11 +47,7 @@ export function tokenOf(backendState: string | null, secrets: SecretBox): string
 
 function parseState(text: string): PersistedState {
   const value = parseJsonObject(text);
-  return {
-    spawner: typeof value.spawner === "string" ? value.spawner : undefined,
-    backend: value.backend as Record<string, unknown> | undefined,
-    token: value.token as string | undefined,
-  };
+  return { backend: value.backend as Record<string, unknown> | undefined, token: value.token as string | undefined };
 }
 
 /** Where a server launched from a repository came from (its `user_options.binder`), or undefined. */

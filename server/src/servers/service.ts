@@ -16,7 +16,7 @@ import { isUniqueViolation } from "../store/database.js";
 import type { IsolationReport, Spawner, SpawnerFactory } from "../spawners/types.js";
 import { ActivityLog } from "./activity.js";
 import { describeServer, progressUrl, serverBaseUrl, serverKey, splitKey } from "./naming.js";
-import { backendStateOf, binderOriginOf, parseJsonObject, persistState, restoreSpawner, tokenOf } from "./persisted-state.js";
+import { backendStateOf, binderOriginOf, parseJsonObject, persistState, restoreSpawner, tokenOf, type PersistedServer } from "./persisted-state.js";
 import { ProgressLog } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
 import { runSpawn, type RouteSink, type SpawnMetrics } from "./spawn.js";
@@ -94,7 +94,7 @@ export class Servers {
     const policyUser = await this.policyUser(user);
     let row = await this.o.db.server.findUnique({ where: { userId_name: { userId: user.id, name: serverName } } });
     // Before anything changes: a server another backend made is refused as it is (ForeignServerError).
-    const restored = row ? this.spawnerFor(user.name, serverName, row.backendState) : undefined;
+    const restored = row ? this.spawnerFor(user.name, serverName, row) : undefined;
     if (row?.status === "running") {
       if (await this.isAlive(key)) throw new ConflictError(`${describeServer(user.name, serverName)} is already running`);
       await this.markStopped(row.id, "the server had exited");
@@ -113,7 +113,7 @@ export class Servers {
       }
       try {
         row = await this.o.db.server.create({
-          data: { userId: user.id, name: serverName, status: "pending", userOptions: JSON.stringify(userOptions) },
+          data: { userId: user.id, name: serverName, status: "pending", backend: this.o.spawners.backend, userOptions: JSON.stringify(userOptions) },
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw new ConflictError(`${describeServer(user.name, serverName)} is being created by another request`);
@@ -131,7 +131,7 @@ export class Servers {
 
     const limits = this.o.policy.limitsFor(policyUser);
     const abort = new AbortController();
-    const spawner = restored ?? this.spawnerFor(user.name, serverName, row.backendState);
+    const spawner = restored ?? this.spawnerFor(user.name, serverName, row);
     const runtime: Runtime = { spawner, pending: "spawn", progress: new ProgressLog(), abort, limits };
     this.runtimes.set(key, runtime);
     const job = {
@@ -193,7 +193,7 @@ export class Servers {
     if (runtime?.pending === "stop") {
       await runtime.task?.catch(() => undefined);
     } else if (row.status === "running" || row.status === "pending" || row.status === "stopping") {
-      const spawner = runtime?.spawner ?? this.spawnerFor(user.name, serverName, row.backendState);
+      const spawner = runtime?.spawner ?? this.spawnerFor(user.name, serverName, row);
       const stopping: Runtime = { spawner, pending: "stop", progress: runtime?.progress ?? new ProgressLog() };
       this.runtimes.set(key, stopping);
       this.o.routes.remove(user.name, serverName);
@@ -206,7 +206,7 @@ export class Servers {
       ]);
       return outcome;
     }
-    if (options.remove) await this.remove(user.name, serverName, row.id, row.backendState);
+    if (options.remove) await this.remove(user.name, serverName, row.id, row);
     return "stopped";
   }
 
@@ -214,7 +214,7 @@ export class Servers {
   async destroyAll(user: UserRow): Promise<void> {
     const rows = await this.o.db.server.findMany({ where: { userId: user.id } });
     // All or nothing: a server another backend made refuses the deletion before any server is touched.
-    for (const row of rows) if (!this.runtimes.has(serverKey(user.name, row.name))) this.spawnerFor(user.name, row.name, row.backendState);
+    for (const row of rows) if (!this.runtimes.has(serverKey(user.name, row.name))) this.spawnerFor(user.name, row.name, row);
     for (const row of rows) {
       const key = serverKey(user.name, row.name);
       const runtime = this.runtimes.get(key);
@@ -222,10 +222,10 @@ export class Servers {
       await runtime?.task?.catch(() => undefined);
       const fresh = await this.o.db.server.findUnique({ where: { id: row.id } });
       if (!fresh) continue;
-      const spawner = this.runtimes.get(key)?.spawner ?? this.spawnerFor(user.name, row.name, fresh.backendState);
+      const spawner = this.runtimes.get(key)?.spawner ?? this.spawnerFor(user.name, row.name, fresh);
       this.o.routes.remove(user.name, row.name);
       await spawner.stop();
-      await this.remove(user.name, row.name, row.id, fresh.backendState, spawner);
+      await this.remove(user.name, row.name, row.id, fresh, spawner);
     }
   }
 
@@ -249,8 +249,8 @@ export class Servers {
     }
   }
 
-  private async remove(user: string, serverName: string, rowId: number, state: string | null, spawner?: Spawner): Promise<void> {
-    const s = spawner ?? this.spawnerFor(user, serverName, state);
+  private async remove(user: string, serverName: string, rowId: number, row: PersistedServer | null, spawner?: Spawner): Promise<void> {
+    const s = spawner ?? this.spawnerFor(user, serverName, row ?? { backend: this.o.spawners.backend, backendState: null });
     await s.removeStorage();
     await this.o.db.server.delete({ where: { id: rowId } });
     this.runtimes.delete(serverKey(user, serverName));
@@ -338,10 +338,10 @@ export class Servers {
   }
 
   /** Bytes used by a server's storage, when the backend can tell. */
-  async storageUsed(user: string, serverName: string, backendState: string | null): Promise<number | undefined> {
+  async storageUsed(user: string, serverName: string, row: PersistedServer): Promise<number | undefined> {
     const runtime = this.runtimes.get(serverKey(user, serverName));
     try {
-      const spawner = runtime?.spawner ?? this.spawnerFor(user, serverName, backendState);
+      const spawner = runtime?.spawner ?? this.spawnerFor(user, serverName, row);
       return await spawner.storageUsed();
     } catch {
       return undefined; // unknown (a foreign server's storage is not this backend's to measure)
@@ -365,7 +365,7 @@ export class Servers {
       const key = serverKey(row.user.name, row.name);
       let spawner: Spawner;
       try {
-        spawner = this.spawnerFor(row.user.name, row.name, row.backendState);
+        spawner = this.spawnerFor(row.user.name, row.name, row);
       } catch (err) {
         if (!(err instanceof ForeignServerError)) throw err;
         await this.keepForeign(row, err);
@@ -389,7 +389,7 @@ export class Servers {
         await spawner.stop({ now: true }).catch((err: unknown) => this.o.logger.warn({ err, key }, "cleanup of a dead server"));
         await this.o.db.server.update({
           where: { id: row.id },
-          data: { status: "stopped", endpoint: null, backendState: this.persist(spawner) },
+          data: { status: "stopped", endpoint: null, ...this.persist(spawner) },
         });
         stopped++;
       }
@@ -436,11 +436,11 @@ export class Servers {
     return { name: user.name, groups: groups.map((g) => g.group.name) };
   }
 
-  private spawnerFor(user: string, serverName: string, backendState: string | null): Spawner {
-    return restoreSpawner(this.o.spawners.create({ user, serverName }), backendState, { user, serverName });
+  private spawnerFor(user: string, serverName: string, row: PersistedServer): Spawner {
+    return restoreSpawner(this.o.spawners.create({ user, serverName }), row, { user, serverName });
   }
 
-  private persist(spawner: Spawner): string {
+  private persist(spawner: Spawner): PersistedServer {
     return persistState(spawner, this.o.secrets);
   }
 }

@@ -72,7 +72,7 @@ export async function runSpawn(deps: SpawnDeps, job: SpawnJob): Promise<void> {
     // Persist at once so a hub that dies mid-spawn can still find (and clean up) the process.
     await deps.db.server.update({
       where: { id: job.rowId },
-      data: { backendState: persistState(spawner, deps.secrets, token), endpoint: endpoint.url },
+      data: { ...persistState(spawner, deps.secrets, token), endpoint: endpoint.url },
     });
     progress.push({ progress: 60, message: "Waiting for the Jupyter server to answer" });
     await waitReady(spawner, endpoint, baseUrl, token, signal, abortError);
@@ -130,7 +130,7 @@ async function rollBack(deps: SpawnDeps, job: SpawnJob, failure: SpawnError): Pr
   } else {
     await deps.db.server.update({
       where: { id: job.rowId },
-      data: { status: "stopped", endpoint: null, lastError: failure.userMessage, backendState: persistState(job.spawner, deps.secrets) },
+      data: { status: "stopped", endpoint: null, lastError: failure.userMessage, ...persistState(job.spawner, deps.secrets) },
     });
   }
   job.progress.push({ progress: 100, failed: true, message: `Spawn failed: ${failure.userMessage}` });

@@ -24,6 +24,7 @@ import { repoRoot } from "../support/paths.js";
 
 /** A spawner whose stop() fails `failures` times (or always), and whose server is `running` afterwards or not. */
 class FakeSpawner {
+  readonly backend = "fake";
   stops: boolean[] = [];
   constructor(
     private readonly failures: number,
@@ -79,9 +80,9 @@ beforeEach(async () => {
     retryDelaysMs: [10, 10],
   };
   const user = await db.user.create({ data: { name: "alice" } });
-  const backendState = persistState(new FakeSpawner(0, true) as unknown as Spawner, secrets, "server-token");
+  const persisted = persistState(new FakeSpawner(0, true) as unknown as Spawner, secrets, "server-token");
   const row = await db.server.create({
-    data: { userId: user.id, name: "work", status: "stopping", endpoint: "http://127.0.0.1:41234", backendState },
+    data: { userId: user.id, name: "work", status: "stopping", endpoint: "http://127.0.0.1:41234", ...persisted },
   });
   rowId = row.id;
 });
