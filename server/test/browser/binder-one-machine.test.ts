@@ -8,10 +8,11 @@
  * Test-only settings on top of what the script writes: the hub's port and data directory, a name prefix for its
  * containers (cleaned up here), http:// repositories and private hosts (the git server is on 127.0.0.1).
  */
-import { execFileSync, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import Docker from "dockerode";
 import type { Browser } from "playwright-core";
 import YAML from "yaml";
@@ -81,10 +82,13 @@ beforeAll(async () => {
   [git, browser] = await Promise.all([startGitServer(), launchBrowser()]);
   hub = spawnHubProcess(config, { env: settings });
   await waitForHealth(hubUrl, 60_000);
-  token = execFileSync(process.execPath, ["--import", "tsx", path.join(repoRoot, "server/src/cli.ts"), "--config", config, "token", "create", "--user", "admin"], {
+  // Asynchronously: a CLI run blocking the event loop would leave the health check's keep-alive socket, closed by the
+  // hub meanwhile, looking usable to the next request.
+  const created = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(repoRoot, "server/src/cli.ts"), "--config", config, "token", "create", "--user", "admin"], {
     cwd: path.join(repoRoot, "server"),
     encoding: "utf8",
-  }).trim();
+  });
+  token = created.stdout.trim();
 }, TIMEOUT);
 
 /** Stops every server of the hub through its API (servers outlive their hub by design), until none runs. */

@@ -4,9 +4,10 @@
  * would share the hub's uid and read the first user's files. The hub really runs as an ordinary uid here, as a child
  * process; the admin page is looked at in Chromium (screenshot: isolation-warning.png).
  */
-import { execFileSync, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { chownSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { launchBrowser, signIn } from "../support/browser.js";
 import { identityOf } from "../support/isolation-probes.js";
@@ -14,6 +15,8 @@ import { startKernel } from "../support/kernel.js";
 import { makeDataDir, readEvents, request, spawnHubProcess, waitFor, waitForHealth, writeHubConfigFile } from "../support/hub.js";
 import { repoRoot, screenshotsDir } from "../support/paths.js";
 import { freePort } from "../support/service-process.js";
+
+const run = promisify(execFile);
 
 /** The hub's own uid: an ordinary one, outside the ranges users get. */
 const HUB = { uid: 1_399_000, gid: 1_399_000 };
@@ -23,18 +26,22 @@ let configFile = "";
 let baseUrl = "";
 let hub: ChildProcess | undefined;
 const banner: string[] = [];
-/** API tokens, made with the CLI before any HTTP request: the CLI blocks the event loop (execFileSync), which would
- * leave keep-alive sockets that the hub closed meanwhile looking usable. */
+/** API tokens, made with the CLI. */
 const tokens = { admin: "", alice: "", bob: "" };
 
-/** Runs the hub's CLI as the hub's uid. */
-function cli(...args: string[]): string {
-  return execFileSync(process.execPath, ["--import", "tsx", path.join(repoRoot, "server/src/cli.ts"), "--config", configFile, ...args], {
+/**
+ * Runs the hub's CLI as the hub's uid. Asynchronously: a CLI run blocking the event loop for seconds would leave the
+ * keep-alive socket of an earlier request, which the hub closes after 5 s idle, looking usable to the next request
+ * ("other side closed").
+ */
+async function cli(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, ["--import", "tsx", path.join(repoRoot, "server/src/cli.ts"), "--config", configFile, ...args], {
     cwd: path.join(repoRoot, "server"),
     encoding: "utf8",
     env: { ...process.env, HOME: dataDir, GANYMEDE_LOGGING__LEVEL: "warn" },
     ...HUB,
-  }).trim();
+  });
+  return stdout.trim();
 }
 
 beforeAll(async () => {
@@ -47,9 +54,9 @@ beforeAll(async () => {
   await waitForHealth(baseUrl, 60_000).catch((err: Error) => {
     throw new Error(`${err.message}; the hub wrote:\n${banner.join("")}; exit code ${hub?.exitCode}`);
   });
-  cli("user", "add", "alice");
-  cli("user", "add", "bob");
-  for (const user of ["admin", "alice", "bob"] as const) tokens[user] = cli("token", "create", "--user", user);
+  await cli("user", "add", "alice");
+  await cli("user", "add", "bob");
+  for (const user of ["admin", "alice", "bob"] as const) tokens[user] = await cli("token", "create", "--user", user);
 }, 90_000);
 
 afterAll(async () => {
