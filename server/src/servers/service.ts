@@ -206,7 +206,7 @@ export class Servers {
       ]);
       return outcome;
     }
-    if (options.remove) await this.remove(user.name, serverName, row.id, row);
+    if (options.remove) await this.remove(user.name, serverName, row.id, this.spawnerFor(user.name, serverName, row));
     return "stopped";
   }
 
@@ -225,7 +225,7 @@ export class Servers {
       const spawner = this.runtimes.get(key)?.spawner ?? this.spawnerFor(user.name, row.name, fresh);
       this.o.routes.remove(user.name, row.name);
       await spawner.stop();
-      await this.remove(user.name, row.name, row.id, fresh, spawner);
+      await this.remove(user.name, row.name, row.id, spawner);
     }
   }
 
@@ -243,15 +243,14 @@ export class Servers {
       }
       if (outcome === "failed-stopped") return;
       this.activity.forget(user, serverName);
-      if (remove) await this.remove(user, serverName, rowId, null, runtime.spawner);
+      if (remove) await this.remove(user, serverName, rowId, runtime.spawner);
     } finally {
       if (this.runtimes.get(key) === runtime) this.runtimes.delete(key);
     }
   }
 
-  private async remove(user: string, serverName: string, rowId: number, row: PersistedServer | null, spawner?: Spawner): Promise<void> {
-    const s = spawner ?? this.spawnerFor(user, serverName, row ?? { backend: this.o.spawners.backend, backendState: null });
-    await s.removeStorage();
+  private async remove(user: string, serverName: string, rowId: number, spawner: Spawner): Promise<void> {
+    await spawner.removeStorage();
     await this.o.db.server.delete({ where: { id: rowId } });
     this.runtimes.delete(serverKey(user, serverName));
     this.o.logger.info({ user, server: serverName }, "server deleted with its storage");

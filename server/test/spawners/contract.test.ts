@@ -11,10 +11,9 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDockerSpawnerFactory } from "../../src/spawners/docker/index.js";
 import { LABEL_HUB } from "../../src/spawners/docker/naming.js";
 import type { SpawnContext, Spawner, SpawnerFactory } from "../../src/spawners/types.js";
-import { ensureBaseImage, ensureTestServerImage, startDockerEngine, type DockerEngine } from "../support/docker.js";
+import { ensureBaseImage, ensureTestServerImage, startDockerEngine, testDockerFactory, type DockerEngine } from "../support/docker.js";
 import { mountsBelow, processesMentioning } from "../support/host-processes.js";
 import { request } from "../support/http-probe.js";
 import { alice, contextFor, startReady, useLocalSpawnerHarness } from "../support/local-spawner-harness.js";
@@ -42,23 +41,7 @@ let image: string;
 const prefix = `gcon-${randomBytes(3).toString("hex")}`;
 const storageRoot = mkdtempSync(path.join(tmpdir(), "ganymede-contract-docker-"));
 const dockerBackend: Backend = {
-  factory: () =>
-    createDockerSpawnerFactory({
-      socketPath: engine.socketPath,
-      image,
-      command: ["jupyter", "server"],
-      args: [],
-      env: {},
-      homeDir: "/home/jovyan",
-      network: `${prefix}-net`,
-      namePrefix: prefix,
-      storage: "auto",
-      storageRoot,
-      stopGraceMs: 2000,
-      uid: 1000,
-      gid: 1000,
-      pidsLimit: 256,
-    }),
+  factory: () => testDockerFactory(engine, { image, prefix, storageRoot }),
   async leftovers() {
     const filters = JSON.stringify({ label: [`${LABEL_HUB}=${prefix}`] });
     return [
@@ -94,10 +77,20 @@ async function load(api: (p: string) => string, headers: Record<string, string>)
   return res.status === 200 ? (JSON.parse(res.body) as { content: string }).content : undefined;
 }
 
-/** Stops and removes what a failed test left, so the next one starts clean. */
-async function discard(spawner: Spawner): Promise<void> {
-  await spawner.stop({ now: true }).catch(() => undefined);
-  await spawner.removeStorage().catch(() => undefined);
+/**
+ * Runs `body` with `count` spawners of alice's server from fresh factories of `backend`; whatever happens, stops them
+ * and removes their storage afterwards, so a failed test leaves the next one a clean start.
+ */
+async function withSpawners(backend: Backend, count: number, body: (...spawners: Spawner[]) => Promise<void>): Promise<void> {
+  const spawners = Array.from({ length: count }, () => backend.factory().create(alice));
+  try {
+    await body(...spawners);
+  } finally {
+    for (const spawner of spawners.reverse()) {
+      await spawner.stop({ now: true }).catch(() => undefined);
+      await spawner.removeStorage().catch(() => undefined);
+    }
+  }
 }
 
 describe.each([
@@ -105,8 +98,7 @@ describe.each([
   { name: "docker", backend: dockerBackend },
 ])("the spawner contract: $name", ({ backend }) => {
   it("starts a server that answers with its token, reports it running, and stops it", async () => {
-    const spawner = backend.factory().create(alice);
-    try {
+    await withSpawners(backend, 1, async (spawner) => {
       const ctx = ctxFor();
       const { api, headers } = await startReady(spawner, ctx);
       expect((await request(api("status"), { headers })).status).toBe(200);
@@ -116,15 +108,11 @@ describe.each([
       expect((await spawner.poll()).running).toBe(false);
       await spawner.removeStorage();
       expect(await backend.leftovers()).toEqual([]);
-    } finally {
-      await discard(spawner);
-    }
+    });
   }, 180_000);
 
   it("is found again by a fresh factory from its saved state, which can stop it", async () => {
-    const first = backend.factory().create(alice);
-    const again = backend.factory().create(alice);
-    try {
+    await withSpawners(backend, 2, async (first, again) => {
       await startReady(first, ctxFor());
       again.restore(JSON.parse(JSON.stringify(first.state())) as Record<string, unknown>);
       expect(await again.poll()).toEqual({ running: true });
@@ -133,15 +121,11 @@ describe.each([
       expect((await first.poll()).running).toBe(false);
       await again.removeStorage();
       expect(await backend.leftovers()).toEqual([]);
-    } finally {
-      await discard(again);
-      await discard(first);
-    }
+    });
   }, 180_000);
 
   it("keeps the server's storage across a stop and a start, and removes it with removeStorage()", async () => {
-    const spawner = backend.factory().create(alice);
-    try {
+    await withSpawners(backend, 1, async (spawner) => {
       const one = await startReady(spawner, ctxFor());
       await save(one.api, one.headers, "kept");
       await spawner.stop();
@@ -154,14 +138,11 @@ describe.each([
       expect(await load(three.api, three.headers)).toBeUndefined(); // new, empty storage
       await spawner.stop();
       await spawner.removeStorage();
-    } finally {
-      await discard(spawner);
-    }
+    });
   }, 180_000);
 
   it("undoes a start aborted while the server comes up, leaving nothing running", async () => {
-    const spawner = backend.factory().create(alice);
-    try {
+    await withSpawners(backend, 1, async (spawner) => {
       const abort = new AbortController();
       const starting = spawner.start(ctxFor(), abort.signal, (p) => {
         if (p.message.startsWith("Waiting for the server")) abort.abort(new Error("start cancelled"));
@@ -170,8 +151,6 @@ describe.each([
       expect((await spawner.poll()).running).toBe(false);
       await spawner.removeStorage();
       expect(await backend.leftovers()).toEqual([]);
-    } finally {
-      await discard(spawner);
-    }
+    });
   }, 180_000);
 });

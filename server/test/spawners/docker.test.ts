@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SpawnError } from "../../src/errors.js";
-import { createDockerSpawnerFactory, type DockerSpawnerOptions } from "../../src/spawners/docker/index.js";
+import type { DockerSpawnerOptions } from "../../src/spawners/docker/index.js";
 import { demuxLogs } from "../../src/spawners/docker/engine.js";
 import { LABEL_HUB } from "../../src/spawners/docker/naming.js";
 import type { SpawnContext, Spawner, SpawnProgress } from "../../src/spawners/types.js";
@@ -20,6 +20,7 @@ import {
   pushImage,
   startDockerEngine,
   startRegistry,
+  testDockerFactory,
   type DockerEngine,
   type Registry,
 } from "../support/docker.js";
@@ -85,23 +86,7 @@ async function cleanUp(): Promise<string[]> {
 }
 
 function factory(overrides: Partial<DockerSpawnerOptions> = {}) {
-  return createDockerSpawnerFactory({
-    socketPath: engine.socketPath,
-    image,
-    command: ["jupyter", "server"],
-    args: [],
-    env: {},
-    homeDir: "/home/jovyan",
-    network,
-    namePrefix: prefix,
-    storage: "auto",
-    storageRoot,
-    stopGraceMs: 2000,
-    uid: 1000,
-    gid: 1000,
-    pidsLimit: 256,
-    ...overrides,
-  });
+  return testDockerFactory(engine, { image, prefix, storageRoot }, overrides);
 }
 
 const limits = { cpu: 0.5, memoryBytes: 512 * 2 ** 20, storageBytes: 64 * 2 ** 20 };

@@ -22,7 +22,9 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
+import { createDockerSpawnerFactory, type DockerSpawnerOptions } from "../../src/spawners/docker/index.js";
 import { API_VERSION } from "../../src/spawners/docker/engine.js";
+import type { SpawnerFactory } from "../../src/spawners/types.js";
 import { LABEL_HUB } from "../../src/spawners/docker/naming.js";
 import { repoRoot } from "./paths.js";
 import { freePort, runTool } from "./service-process.js";
@@ -393,4 +395,32 @@ WORKDIR /home/jovyan
     }
   }, 600_000);
   return tag;
+}
+
+/**
+ * A Docker spawner factory as the spawner tests use it: the tests' server image running `jupyter server`, objects
+ * named `<prefix>-…` on the network `<prefix>-net`, loop volumes under `storageRoot` where possible, short grace.
+ */
+export function testDockerFactory(
+  engine: DockerEngine,
+  t: { image: string; prefix: string; storageRoot: string },
+  overrides: Partial<DockerSpawnerOptions> = {},
+): SpawnerFactory {
+  return createDockerSpawnerFactory({
+    socketPath: engine.socketPath,
+    image: t.image,
+    command: ["jupyter", "server"],
+    args: [],
+    env: {},
+    homeDir: "/home/jovyan",
+    network: `${t.prefix}-net`,
+    namePrefix: t.prefix,
+    storage: "auto",
+    storageRoot: t.storageRoot,
+    stopGraceMs: 2000,
+    uid: 1000,
+    gid: 1000,
+    pidsLimit: 256,
+    ...overrides,
+  });
 }

@@ -62,7 +62,7 @@ export function follow(t: ProcessTarget): () => Promise<ProcStat[]> {
   let known: ProcStat[] = [];
   return async () => {
     if (t.cgroup || t.bootId !== bootId()) return members(t);
-    known = (await Promise.all(known.map(async (k) => sameProcess(k, await readStat(k.pid))))).filter((s): s is ProcStat => s !== undefined);
+    known = await stillRunning(known);
     if (known.length === 0) known = await members(t);
     return known;
   };
@@ -88,21 +88,27 @@ function followSandboxed(t: ProcessTarget): () => Promise<ProcStat[]> {
       if (known.length === 0) known = await members(t);
       return known;
     }
-    known = (await Promise.all(known.map(async (k) => sameProcess(k, await readStat(k.pid))))).filter((s): s is ProcStat => s !== undefined);
+    known = await stillRunning(known);
     if (known.length === 0 && !sawInit) known = await members(t);
     return known;
   };
 }
 
 /** `now` when it is still the process `k` (same start time, alive), else undefined. */
-function sameProcess(k: ProcStat, now: ProcStat | undefined): ProcStat | undefined {
+function sameProcess(k: { startTime: string }, now: ProcStat | undefined): ProcStat | undefined {
   return now && now.startTime === k.startTime && live(now) ? now : undefined;
+}
+
+/** The processes of `known` still running, as they are now. */
+async function stillRunning(known: ProcStat[]): Promise<ProcStat[]> {
+  const now = await Promise.all(known.map(async (k) => sameProcess(k, await readStat(k.pid))));
+  return now.filter((s): s is ProcStat => s !== undefined);
 }
 
 /** The main process (if it is still the server's) and all its descendants. */
 async function treeOf(t: ProcessTarget): Promise<ProcStat[]> {
-  const main = await readStat(t.pid);
-  if (!main || main.startTime !== t.startTime || !live(main)) return [];
+  const main = sameProcess(t, await readStat(t.pid));
+  if (!main) return [];
   const found = [main];
   for (let i = 0; i < found.length; i++) {
     for (const pid of await childrenOf(found[i]!.pid)) {
