@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // On a real cluster, in their own suite (scripts/test-kubernetes.sh, vitest.kubernetes.config.ts).
+    exclude: ["test/kubernetes/**", "**/node_modules/**"],
     pool: "forks",
     fileParallelism: false,
     testTimeout: 60_000,

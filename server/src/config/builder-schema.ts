@@ -1,8 +1,9 @@
 /**
  * The `builder` section: Binder launches (a git repository → an image → a running server). Kept apart from
- * schema.ts so that file only names the section. Launches need a spawner that runs images (`spawner.backend: docker`).
+ * schema.ts so that file only names the section. Launches need a spawner backend that runs images (docker, kubernetes).
  */
 import { z } from "zod";
+import { BUILD_BACKEND_NAMES, BUILD_BACKENDS, buildBackendSections, type BuildBackendEntry } from "../builder/build/backends.js";
 import { imagePrefixProblems } from "../builder/image-name.js";
 import { DEFAULT_JUPYTER_PACKAGES } from "../builder/buildpacks/options.js";
 
@@ -20,6 +21,11 @@ const registry = z
 export const builderSchema = z
   .object({
     enabled: z.boolean().default(false).describe("Offer Binder launches (the form on Home, /v2/… links, /build/…)."),
+    backend: z
+      .enum(BUILD_BACKEND_NAMES)
+      .default("docker")
+      .describe("What builds images: `docker`, a Docker engine's builder (see builder.docker), or `kubernetes`, BuildKit in a pod per build (see builder.kubernetes)."),
+    ...buildBackendSections,
     registry: registry.optional().describe("Where built images live; needed when enabled."),
     imagePrefix: z
       .string()
@@ -47,6 +53,12 @@ export const builderSchema = z
   })
   .strict()
   .superRefine((value, ctx) => {
+    if (value.enabled) {
+      const chosen: BuildBackendEntry<z.ZodType> = BUILD_BACKENDS[value.backend];
+      for (const [field, message] of chosen.requirements?.(value[value.backend]) ?? []) {
+        ctx.addIssue({ code: "custom", path: [value.backend, field], message });
+      }
+    }
     if (value.enabled && !value.registry) {
       ctx.addIssue({ code: "custom", path: ["registry"], message: "builder.enabled needs a registry (url) to push built images to" });
     }

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { durationSchema } from "../lib/units.js";
 import { oidcProvidersSchema } from "../auth/oidc-config.js";
+import { SPAWNER_BACKEND_NAMES, SPAWNER_BACKENDS, spawnerSections, type SpawnerBackend } from "../spawners/registry.js";
 import { builderSchema } from "./builder-schema.js";
 
 const hub = z
@@ -49,114 +50,12 @@ const policies = z
   .strict()
   .prefault({});
 
-const localSpawner = z
-  .object({
-    command: z
-      .array(z.string())
-      .min(1)
-      .default(["jupyter", "lab"])
-      .describe("The Jupyter server command (argv); the hub appends its own --ServerApp options."),
-    args: z.array(z.string()).default([]).describe("Extra arguments appended after the hub's options."),
-    env: z.record(z.string(), z.string()).default({}).describe("Extra environment for every server."),
-    storage: z
-      .enum(["auto", "loop", "directory"])
-      .default("auto")
-      .describe("`loop`: a size-limited filesystem image per server (root only); `directory`: plain directory with measured usage; `auto`: loop when possible."),
-    cgroups: z
-      .enum(["auto", "off"])
-      .default("auto")
-      .describe("Enforce CPU and memory with cgroups when the hierarchy is writable (`off` to disable)."),
-    cgroupParent: z
-      .string()
-      .regex(/^[a-zA-Z0-9_.-]+$/)
-      .default("ganymede")
-      .describe("The cgroup under which each server gets its own group; give each hub on a machine its own."),
-    isolation: z
-      .enum(["users", "none"])
-      .default("users")
-      .describe("`users`: every hub user's servers run as that user's own unprivileged Unix uid (the hub must run as root to switch; a hub that is not root runs servers for one user only). `none`: every server runs as the hub's own uid — only for a single person's machine, and refused when the hub is root."),
-    uids: z
-      .object({
-        first: z.number().int().min(1000).describe("The first uid handed out."),
-        last: z.number().int().max(2 ** 31 - 2).describe("The last uid handed out."),
-      })
-      .strict()
-      .refine((r) => r.first <= r.last, { error: "first must not be greater than last" })
-      .default({ first: 1_000_000, last: 1_999_999 })
-      .describe("The uids (and equal gids) allocated to hub users, one each, recorded in the database and never reused. Uids of the machine's accounts (/etc/passwd, /etc/group) and subordinate ranges (/etc/subuid, /etc/subgid) are skipped."),
-    sandbox: z
-      .enum(["auto", "on", "off"])
-      .default("auto")
-      .describe("Run each server in a bubblewrap sandbox: its own home, a read-only system, private /tmp and process list, nothing of the hub or other users. `auto`: when bwrap works on this machine; `on`: a start fails without it."),
-    runDir: z
-      .string()
-      .optional()
-      .describe("Where each server's private socket folder lives (default /run/ganymede/<8 hex digits> for a root hub, else <dataDir>/servers/.run). Unix socket paths are limited to 107 bytes: use a short path."),
-  })
-  .strict()
-  .prefault({});
-
-/** A container's uid or gid: any id the kernel takes, except root's. */
-const nonRootId = (what: string) =>
-  z
-    .number()
-    .int()
-    .min(1, { error: `${what} must be at least 1 (0 is root's, and servers never run as root)` })
-    .max(2 ** 31 - 2);
-
-const dockerSpawner = z
-  .object({
-    socketPath: z
-      .string()
-      .default("/var/run/docker.sock")
-      .describe("The Docker engine's API socket, used by the hub only (no server ever gets it). With size-limited volumes the engine must run on the hub's machine (the hub loop-mounts their images for the engine)."),
-    image: z
-      .string()
-      .min(1)
-      .optional()
-      .describe("The image of servers not launched from a Binder build (required with backend: docker). It runs as a non-root user with `jupyter` on PATH; a missing image is pulled."),
-    command: z
-      .array(z.string())
-      .min(1)
-      .default(["jupyter", "lab"])
-      .describe("The Jupyter command inside the image (argv); the hub appends its own --ServerApp options."),
-    args: z.array(z.string()).default([]).describe("Extra arguments appended after the hub's options."),
-    env: z.record(z.string(), z.string()).default({}).describe("Extra environment for every server."),
-    homeDir: z
-      .string()
-      .regex(/^\//, { error: "must be an absolute path" })
-      .default("/home/jovyan")
-      .describe("Where the server's volume is mounted in the container: its working directory, $HOME and Jupyter's root."),
-    network: z
-      .string()
-      .min(1)
-      .default("ganymede")
-      .describe("The servers' network; created if missing as a bridge without inter-container traffic. Each server is published on a random port of the host's 127.0.0.1 only, for the hub's proxy."),
-    namePrefix: z
-      .string()
-      .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/)
-      .default("ganymede")
-      .describe("Containers and volumes are named <prefix>-<user>[--<server>]; hubs sharing an engine need different prefixes."),
-    storage: z
-      .enum(["auto", "loop", "volume"])
-      .default("auto")
-      .describe("`loop`: each server's named volume is bound to a size-limited ext4 image the hub loop-mounts (root on the engine's machine); `volume`: plain named volumes, usage measured but not limited (the local volume driver limits size only on xfs with quotas); `auto`: loop when possible."),
-    uid: nonRootId("uid")
-      .default(1000)
-      .describe("The uid every server's container runs as (its User, whatever the image says), and the owner of the root of its volume (mode 0700). 1000 is `jovyan`, who owns the home folder and the Python environment in the images Ganymede builds, as in repo2docker, the Jupyter Docker stacks and zero-to-jupyterhub's singleuser default (uid 1000). Never 0: a server does not run as root."),
-    gid: nonRootId("gid")
-      .default(1000)
-      .describe("The container's group, its only one (no supplementary groups), and the group of its volume's root. 1000 is jovyan's group in the images Ganymede builds. Never 0 (root's group)."),
-  })
-  .strict()
-  .prefault({});
-
 const spawner = z
   .object({
     backend: z
-      .enum(["local", "docker"])
+      .enum(SPAWNER_BACKEND_NAMES)
       .default("local")
-      .describe("Which backend runs servers: `local` processes, or `docker` containers (see spawner.docker)."),
+      .describe("Which backend runs servers: `local` processes, `docker` containers or `kubernetes` pods (see spawner.<backend>)."),
     startTimeout: durationSchema.prefault("60s").describe("How long a server may take to become ready."),
     stopGrace: durationSchema.prefault("5s").describe("Time between SIGTERM and SIGKILL when stopping."),
     concurrentStops: z
@@ -174,13 +73,13 @@ const spawner = z
     slowSpawnTimeout: durationSchema
       .prefault("10s")
       .describe("How long POST …/server waits before answering 202 (pending) instead of 201 (started)."),
-    local: localSpawner,
-    docker: dockerSpawner,
+    ...spawnerSections,
   })
   .strict()
   .superRefine((value, ctx) => {
-    if (value.backend === "docker" && !value.docker.image) {
-      ctx.addIssue({ code: "custom", path: ["docker", "image"], message: "backend: docker needs spawner.docker.image (the image of servers)" });
+    const chosen: SpawnerBackend<z.ZodType> = SPAWNER_BACKENDS[value.backend];
+    for (const [field, message] of chosen.requirements?.(value[value.backend]) ?? []) {
+      ctx.addIssue({ code: "custom", path: [value.backend, field], message });
     }
   })
   .prefault({});
@@ -327,11 +226,12 @@ export const configSchema = z
   })
   .strict()
   .superRefine((value, ctx) => {
-    if (value.builder.enabled && value.spawner.backend === "local") {
+    if (value.builder.enabled && !SPAWNER_BACKENDS[value.spawner.backend].runsImages) {
+      const able = SPAWNER_BACKEND_NAMES.filter((name) => SPAWNER_BACKENDS[name].runsImages).join(" or ");
       ctx.addIssue({
         code: "custom",
         path: ["builder", "enabled"],
-        message: "Binder launches run the images they build: set spawner.backend to docker (local processes cannot run images)",
+        message: `Binder launches run the images they build: set spawner.backend to ${able} (${value.spawner.backend} servers cannot run images)`,
       });
     }
   });

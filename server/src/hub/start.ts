@@ -5,6 +5,7 @@
  */
 import http from "node:http";
 import path from "node:path";
+import type { z } from "zod";
 import type { HubConfig } from "../config/schema.js";
 import { Identifier } from "../auth/identify.js";
 import type { PasswordAuthenticator } from "../auth/authenticator.js";
@@ -21,12 +22,11 @@ import { createMetrics } from "../metrics/metrics.js";
 import { PolicyEngine } from "../policy/index.js";
 import { RouteTable, createUserProxy } from "../proxy/index.js";
 import { Servers } from "../servers/service.js";
-import { createLocalSpawnerFactory } from "../spawners/local/index.js";
+import { localServersRoot, SPAWNER_BACKENDS, type SpawnerBackend } from "../spawners/registry.js";
 import type { SpawnerFactory } from "../spawners/types.js";
 import { openDatabase, type Db } from "../store/database.js";
 import { applyMigrationsInChild } from "../store/migrate-child.js";
 import { Users } from "../users/service.js";
-import { UnixIdentities } from "../users/unix-identities.js";
 import { bootstrapAdmin } from "./bootstrap.js";
 import { makeEntriesPrivate, prepareDataDir } from "./data-dir.js";
 import type { HubContext } from "./context.js";
@@ -40,7 +40,14 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-export async function startHub(config: HubConfig, options: { logger?: Logger } = {}): Promise<RunningHub> {
+export async function startHub(
+  config: HubConfig,
+  options: {
+    logger?: Logger;
+    /** A spawner backend made by the caller instead of the configured one (tests' FakeSpawner). */
+    spawners?: SpawnerFactory;
+  } = {},
+): Promise<RunningHub> {
   const logger = options.logger ?? createLogger(config.logging.level);
   const dataDir = config.hub.dataDir;
   // Local servers pass through the data directory to their homes; nothing else in it is theirs to see.
@@ -55,8 +62,8 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   const policy = await PolicyEngine.open(config.policies.dir, { logger });
   if (config.policies.reloadInterval > 0) policy.watch(config.policies.reloadInterval);
 
-  const spawners = await createSpawnerFactory(config, logger, db);
-  await makeEntriesPrivate(dataDir, [serversRoot(config)]);
+  const spawners = options.spawners ?? (await createSpawnerFactory(config, logger, db));
+  await makeEntriesPrivate(dataDir, [localServersRoot(dataDir)]);
 
   const metrics = createMetrics(async () => {
     const groups = await db.server.groupBy({ by: ["status"], _count: { _all: true } });
@@ -84,7 +91,7 @@ export async function startHub(config: HubConfig, options: { logger?: Logger } =
   // OpenID Connect providers: discovered lazily at the first sign-in, so a provider being down never stops the hub.
   const oidc = await createOidcClients(config.auth.oidc);
   const binder = config.builder.enabled
-    ? (await import("../binder/create.js")).createBinderLauncher(config, { servers, users, policy, logger })
+    ? await (await import("../binder/create.js")).createBinderLauncher(config, { servers, users, policy, logger })
     : undefined;
   const ctx: HubContext = {
     config,
@@ -166,40 +173,17 @@ const AUTHENTICATORS: Record<HubConfig["auth"]["backend"], (config: HubConfig, d
   },
 };
 
-/** Where local servers' folders live. */
-const serversRoot = (config: HubConfig): string => path.join(config.hub.dataDir, "servers");
-
-type SpawnerMaker = (config: HubConfig, logger: Logger, db: Db) => Promise<SpawnerFactory>;
-
-/** Spawner backends by `spawner.backend`: only the chosen one is loaded (dockerode stays out of a local hub). */
-const SPAWNERS: Record<HubConfig["spawner"]["backend"], SpawnerMaker> = {
-  local: async (config, logger, db) => {
-    const { uids, runDir, ...local } = config.spawner.local;
-    return createLocalSpawnerFactory({
-      ...local,
-      rootDir: serversRoot(config),
-      runDir,
-      hide: [config.hub.dataDir],
-      uids: new UnixIdentities(db, uids),
-      pidsLimit: config.spawner.pidsLimit,
-      stopGraceMs: config.spawner.stopGrace,
-      logger,
-    });
-  },
-  docker: async (config, logger) => {
-    const { createDockerSpawnerFactory } = await import("../spawners/docker/index.js");
-    return createDockerSpawnerFactory({
-      ...config.spawner.docker,
-      storageRoot: path.join(config.hub.dataDir, "docker-storage"),
-      stopGraceMs: config.spawner.stopGrace,
-      pidsLimit: config.spawner.pidsLimit,
-      logger,
-    });
-  },
-};
-
+/** The chosen spawner backend, given its own section (only its code is loaded). */
 function createSpawnerFactory(config: HubConfig, logger: Logger, db: Db): Promise<SpawnerFactory> {
-  return SPAWNERS[config.spawner.backend](config, logger, db);
+  const name = config.spawner.backend;
+  const backend: SpawnerBackend<z.ZodType> = SPAWNER_BACKENDS[name];
+  return backend.load(config.spawner[name], {
+    dataDir: config.hub.dataDir,
+    stopGraceMs: config.spawner.stopGrace,
+    pidsLimit: config.spawner.pidsLimit,
+    db,
+    logger,
+  });
 }
 
 function createAuthenticator(config: HubConfig, db: Db, logger: Logger): Promise<PasswordAuthenticator> {

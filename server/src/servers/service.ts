@@ -394,6 +394,11 @@ export class Servers {
       }
     }
     if (rows.length) this.o.logger.info({ restored, stopped }, "servers restored after hub start");
+    const unknown = this.o.spawners.unknownServers?.(rows.map((row) => ({ user: row.user.name, serverName: row.name }))) ?? [];
+    if (unknown.length) {
+      // Not the hub's to delete: its record is gone (restored from a backup? another hub with the same prefix?).
+      this.o.logger.warn({ unknown }, "the backend runs servers this hub has no record of; left running for an administrator to look at");
+    }
     return { restored, stopped };
   }
 
@@ -419,6 +424,7 @@ export class Servers {
     await this.activity.stop();
     for (const runtime of this.runtimes.values()) if (runtime.pending === "spawn") runtime.abort?.abort();
     await Promise.all([...this.runtimes.values()].map((r) => r.task?.catch(() => undefined)));
+    this.o.spawners.close?.();
   }
 
   // ---------------------------------------------------------------- helpers

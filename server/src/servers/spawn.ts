@@ -89,8 +89,9 @@ export async function runSpawn(deps: SpawnDeps, job: SpawnJob): Promise<void> {
     });
     deps.logger.info({ user, server: serverName, ms: Math.round(performance.now() - started) }, "server ready");
   } catch (err) {
+    // A backend that knows why it timed out (a pod no node can take) says so better than the generic timeout.
     const failure = signal.aborted
-      ? abortError()
+      ? err instanceof SpawnError && err.reason === "timeout" ? err : abortError()
       : err instanceof SpawnError
         ? err
         : new SpawnError("backend", `the server could not be started: ${(err as Error).message}`, String((err as Error).stack));

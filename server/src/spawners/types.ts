@@ -121,4 +121,19 @@ export interface SpawnerFactory {
   readonly backend: string;
   create(identity: ServerIdentity): Spawner;
   isolation(): IsolationReport;
+  /**
+   * What this backend runs for the hub that belongs to none of the `known` servers (found after a restart: a server
+   * whose row was deleted while the hub was down), described for the log. The hub reports them and leaves them alone.
+   */
+  unknownServers?(known: ServerIdentity[]): string[];
+  /** Lets go of what the factory holds (watch connections) when the hub closes; servers keep running. */
+  close?(): void;
+}
+
+/** What backends log through (the hub's pino logger, or a test's). */
+export interface SpawnerLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
 }

@@ -17,7 +17,7 @@ import Docker from "dockerode";
 import type { Browser } from "playwright-core";
 import YAML from "yaml";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { API_VERSION } from "../../src/spawners/docker/engine.js";
+import { API_VERSION } from "../../src/engines/docker.js";
 import { BINDER_DEFAULT_POLICY } from "../support/binder-hub.js";
 import { launchBrowser, signIn } from "../support/browser.js";
 import { DOCKER_SOCKET, removeHubObjects } from "../support/docker.js";

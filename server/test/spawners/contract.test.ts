@@ -1,33 +1,25 @@
 /**
- * The spawner contract (issue 12, first part): what the servers module relies on, run against every backend the way
- * the store suite runs against both databases — real Jupyter servers as local processes, and as containers of a real
- * Docker engine. Each backend is an adapter: a fresh factory (as a hub restart makes one) and a list of what of this
- * file's servers the backend still holds (processes, containers, volumes, mounts), which must be empty when a server
- * is stopped and its storage removed. A third backend joins by adding its adapter here. Backend-specific behaviour
- * (limits, isolation, images) stays in each backend's own tests; the stop wave is in support/stop-wave.ts.
+ * The spawner contract (support/spawner-contract.ts) against the backends that run on one machine: real Jupyter
+ * servers as local processes, and as containers of a real Docker engine; and against the FakeSpawner the hub's
+ * lifecycle tests use, so that what they prove holds for the real backends too. The Kubernetes backend runs it in
+ * its own suite (test/kubernetes/), on a real cluster.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll } from "vitest";
 import { LABEL_HUB } from "../../src/spawners/docker/naming.js";
-import type { SpawnContext, Spawner, SpawnerFactory } from "../../src/spawners/types.js";
 import { ensureBaseImage, ensureTestServerImage, startDockerEngine, testDockerFactory, type DockerEngine } from "../support/docker.js";
 import { mountsBelow, processesMentioning } from "../support/host-processes.js";
-import { request } from "../support/http-probe.js";
-import { alice, contextFor, startReady, useLocalSpawnerHarness } from "../support/local-spawner-harness.js";
-
-interface Backend {
-  /** A new factory, sharing nothing in memory with earlier ones (what a restarted hub has). */
-  factory(): SpawnerFactory;
-  /** What the backend still holds of this file's servers. */
-  leftovers(): Promise<string[]>;
-}
+import { fakeLeftovers, fakeSpawnerFactory } from "../support/fake-spawner.js";
+import { useLocalSpawnerHarness } from "../support/local-spawner-harness.js";
+import { describeSpawnerContract, type ContractBackend } from "../support/spawner-contract.js";
 
 const local = useLocalSpawnerHarness();
-const localBackend: Backend = {
+const localBackend: ContractBackend = {
   factory: () => local.factory(),
+  abortAt: /^Waiting for the server/,
   leftovers: async () => [
     ...processesMentioning(local.rootDir).map((p) => `process ${p.pid}`),
     ...mountsBelow(local.rootDir).map((m) => `mount ${m}`),
@@ -40,8 +32,9 @@ let engine: DockerEngine;
 let image: string;
 const prefix = `gcon-${randomBytes(3).toString("hex")}`;
 const storageRoot = mkdtempSync(path.join(tmpdir(), "ganymede-contract-docker-"));
-const dockerBackend: Backend = {
+const dockerBackend: ContractBackend = {
   factory: () => testDockerFactory(engine, { image, prefix, storageRoot }),
+  abortAt: /^Waiting for the server/,
   async leftovers() {
     const filters = JSON.stringify({ label: [`${LABEL_HUB}=${prefix}`] });
     return [
@@ -64,93 +57,10 @@ afterAll(async () => {
   rmSync(storageRoot, { recursive: true, force: true });
 });
 
-const limits = { cpu: 0.5, memoryBytes: 512 * 2 ** 20, storageBytes: 64 * 2 ** 20 };
-const ctxFor = (): SpawnContext => contextFor(alice, { limits });
-
-/** Saves a file through the server's contents API; reads it back (undefined when it is not there). */
-async function save(api: (p: string) => string, headers: Record<string, string>, text: string): Promise<void> {
-  const res = await request(api("contents/contract.txt"), { method: "PUT", headers, body: { type: "file", format: "text", content: text } });
-  expect(res.status).toBe(201);
-}
-async function load(api: (p: string) => string, headers: Record<string, string>): Promise<string | undefined> {
-  const res = await request(api("contents/contract.txt"), { headers });
-  return res.status === 200 ? (JSON.parse(res.body) as { content: string }).content : undefined;
-}
-
-/**
- * Runs `body` with `count` spawners of alice's server from fresh factories of `backend`; whatever happens, stops them
- * and removes their storage afterwards, so a failed test leaves the next one a clean start.
- */
-async function withSpawners(backend: Backend, count: number, body: (...spawners: Spawner[]) => Promise<void>): Promise<void> {
-  const spawners = Array.from({ length: count }, () => backend.factory().create(alice));
-  try {
-    await body(...spawners);
-  } finally {
-    for (const spawner of spawners.reverse()) {
-      await spawner.stop({ now: true }).catch(() => undefined);
-      await spawner.removeStorage().catch(() => undefined);
-    }
-  }
-}
-
-describe.each([
-  { name: "local", backend: localBackend },
-  { name: "docker", backend: dockerBackend },
-])("the spawner contract: $name", ({ backend }) => {
-  it("starts a server that answers with its token, reports it running, and stops it", async () => {
-    await withSpawners(backend, 1, async (spawner) => {
-      const ctx = ctxFor();
-      const { api, headers } = await startReady(spawner, ctx);
-      expect((await request(api("status"), { headers })).status).toBe(200);
-      expect((await request(api("status"), {})).status).toBe(403); // the token is required
-      expect(await spawner.poll()).toEqual({ running: true });
-      await spawner.stop();
-      expect((await spawner.poll()).running).toBe(false);
-      await spawner.removeStorage();
-      expect(await backend.leftovers()).toEqual([]);
-    });
-  }, 180_000);
-
-  it("is found again by a fresh factory from its saved state, which can stop it", async () => {
-    await withSpawners(backend, 2, async (first, again) => {
-      await startReady(first, ctxFor());
-      again.restore(JSON.parse(JSON.stringify(first.state())) as Record<string, unknown>);
-      expect(await again.poll()).toEqual({ running: true });
-      await again.stop();
-      expect((await again.poll()).running).toBe(false);
-      expect((await first.poll()).running).toBe(false);
-      await again.removeStorage();
-      expect(await backend.leftovers()).toEqual([]);
-    });
-  }, 180_000);
-
-  it("keeps the server's storage across a stop and a start, and removes it with removeStorage()", async () => {
-    await withSpawners(backend, 1, async (spawner) => {
-      const one = await startReady(spawner, ctxFor());
-      await save(one.api, one.headers, "kept");
-      await spawner.stop();
-      const two = await startReady(spawner, ctxFor());
-      expect(await load(two.api, two.headers)).toBe("kept");
-      await spawner.stop();
-      await spawner.removeStorage();
-      expect(await backend.leftovers()).toEqual([]);
-      const three = await startReady(spawner, ctxFor());
-      expect(await load(three.api, three.headers)).toBeUndefined(); // new, empty storage
-      await spawner.stop();
-      await spawner.removeStorage();
-    });
-  }, 180_000);
-
-  it("undoes a start aborted while the server comes up, leaving nothing running", async () => {
-    await withSpawners(backend, 1, async (spawner) => {
-      const abort = new AbortController();
-      const starting = spawner.start(ctxFor(), abort.signal, (p) => {
-        if (p.message.startsWith("Waiting for the server")) abort.abort(new Error("start cancelled"));
-      });
-      await expect(starting).rejects.toThrow("start cancelled");
-      expect((await spawner.poll()).running).toBe(false);
-      await spawner.removeStorage();
-      expect(await backend.leftovers()).toEqual([]);
-    });
-  }, 180_000);
+describeSpawnerContract("local", localBackend);
+describeSpawnerContract("docker", dockerBackend);
+describeSpawnerContract("fake (the hub tests' test double)", {
+  factory: () => fakeSpawnerFactory(),
+  leftovers: async () => fakeLeftovers(),
+  abortAt: /^Waiting for the server/,
 });

@@ -10,8 +10,9 @@ import { configSchema } from "../../src/config/schema.js";
 import { containerFiles, packFiles, type ContainerFile } from "../../src/spawners/docker/container-files.js";
 import { readHubConfig } from "../../src/spawners/jupyter-config.js";
 import { containerSpec, type ContainerInput } from "../../src/spawners/docker/container-spec.js";
-import { demuxLogs } from "../../src/spawners/docker/engine.js";
-import { escapeName, isOurs, objectLabels, objectName } from "../../src/spawners/docker/naming.js";
+import { demuxLogs } from "../../src/engines/docker.js";
+import { isOurs, objectLabels, objectName } from "../../src/spawners/docker/naming.js";
+import { escapeName } from "../../src/spawners/object-names.js";
 import { repoRoot } from "../support/paths.js";
 
 describe("names", () => {

@@ -10,10 +10,10 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SpawnError } from "../../src/errors.js";
 import type { DockerSpawnerOptions } from "../../src/spawners/docker/index.js";
-import { demuxLogs } from "../../src/spawners/docker/engine.js";
+import { demuxLogs } from "../../src/engines/docker.js";
 import { LABEL_HUB } from "../../src/spawners/docker/naming.js";
 import type { SpawnContext, Spawner, SpawnProgress } from "../../src/spawners/types.js";
-import { unmountVolume } from "../../src/spawners/local/volume.js";
+import { unmountVolume } from "../../src/spawners/host-storage/volume.js";
 import {
   ensureBaseImage,
   ensureTestServerImage,

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { socketDirFor, socketPathProblem } from "../../src/spawners/local/layout.js";
+import { socketDirFor, socketPathProblem } from "../../src/spawners/local/sockets.js";
 import { launchArgv, SETPRIV } from "../../src/spawners/local/privileges.js";
 import { unusableByOthers } from "../../src/spawners/local/reachable.js";
 import { sandboxArgv, type SandboxPlan } from "../../src/spawners/local/sandbox.js";

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statfsSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { detectCgroups } from "../../src/spawners/local/cgroups.js";
-import { attachedLoopDevices, loopSupport } from "../../src/spawners/local/volume.js";
+import { attachedLoopDevices, loopSupport } from "../../src/spawners/host-storage/volume.js";
 import type { SpawnProgress } from "../../src/spawners/types.js";
 import { isAlive, mountsBelow, processesMentioning } from "../support/host-processes.js";
 import { alice, contextFor, median, request, startReady, startTimings, useLocalSpawnerHarness } from "../support/local-spawner-harness.js";

@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { serverLayout } from "../../src/spawners/local/layout.js";
-import { parseMountinfo } from "../../src/spawners/local/mounts.js";
+import { serverLayout } from "../../src/spawners/host-storage/layout.js";
+import { parseMountinfo } from "../../src/spawners/host-storage/mounts.js";
 import { parseStat } from "../../src/spawners/local/proc.js";
-import { planStorage } from "../../src/spawners/local/storage.js";
+import { planStorage } from "../../src/spawners/host-storage/storage.js";
 import { localStateSchema } from "../../src/spawners/local/state.js";
 import { SpawnError } from "../../src/errors.js";
 

@@ -23,7 +23,7 @@ import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
 import { createDockerSpawnerFactory, type DockerSpawnerOptions } from "../../src/spawners/docker/index.js";
-import { API_VERSION } from "../../src/spawners/docker/engine.js";
+import { API_VERSION } from "../../src/engines/docker.js";
 import type { SpawnerFactory } from "../../src/spawners/types.js";
 import { LABEL_HUB } from "../../src/spawners/docker/naming.js";
 import { repoRoot } from "./paths.js";

@@ -12,6 +12,7 @@ import { startHub, type RunningHub } from "../../src/hub/start.js";
 import { defaultRunRoot } from "../../src/spawners/local/index.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { issueToken } from "../../src/auth/tokens.js";
+import type { SpawnerFactory } from "../../src/spawners/types.js";
 import { jupyterCommand, repoRoot } from "./paths.js";
 
 export interface TestHubOptions {
@@ -23,6 +24,8 @@ export interface TestHubOptions {
   dataDir?: string;
   /** Collects the hub's log lines here (at the configured level) instead of printing them. */
   logLines?: string[];
+  /** A spawner backend made by the test (support/fake-spawner.ts) instead of the configured one. */
+  spawners?: SpawnerFactory;
 }
 
 export function makeDataDir(): string {
@@ -82,7 +85,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const config = testConfig(dataDir, options);
   const lines = options.logLines;
   const destination = lines ? { write: (line: string) => void lines.push(line) } : undefined;
-  const hub = await startHub(config, { logger: createLogger(config.logging.level, destination) });
+  const hub = await startHub(config, { logger: createLogger(config.logging.level, destination), spawners: options.spawners });
   const db = hub.ctx.db;
   const admin = await db.user.findUniqueOrThrow({ where: { name: "admin" } });
   const adminToken = (await issueToken(db, admin.id, { note: "test" })).token;

@@ -12,7 +12,7 @@
 import type Docker from "dockerode";
 import type { Readable } from "node:stream";
 import { HubError } from "../../errors.js";
-import { engineMessage, hasStatus } from "../../spawners/docker/engine.js";
+import { engineMessage, hasStatus } from "../../engines/docker.js";
 import type { BuildBackend, BuildJob } from "./backend.js";
 import { listContext, packContext, writeGeneratedFiles } from "./build-context.js";
 import { LineSplitter, readEngineStream, Tail } from "./engine-stream.js";

@@ -82,6 +82,11 @@ export class RegistryClient {
     this.timeoutMs = options.timeoutMs ?? 15_000;
   }
 
+  /** Whether the registry speaks plain HTTP (allowed on loopback only): builders must be told. */
+  get plainHttp(): boolean {
+    return this.base.protocol === "http:";
+  }
+
   /** What the Docker engine needs to push here (X-Registry-Auth); `{}` without credentials, which it still requires. */
   get engineAuth(): { username?: string; password?: string; serveraddress?: string } {
     const { username, password } = this.options;

@@ -15,7 +15,7 @@
 import path from "node:path";
 import tar from "tar-stream";
 import type { HubConfigFile } from "../jupyter-config.js";
-import { HUB_CONFIG_TARGET } from "./container-spec.js";
+import { HUB_CONFIG_TARGET } from "../image-server.js";
 
 /** One tar entry; `name` is relative to the container's `/`, a folder's ends in `/`. */
 export interface ContainerFile {

@@ -9,11 +9,7 @@
  */
 import type { ContainerCreateOptions } from "dockerode";
 import type { ServerLimits } from "../types.js";
-
-/** The port Jupyter listens on inside every container. */
-export const JUPYTER_PORT = 8888;
-/** Where the hub's own Jupyter configuration (server/jupyter-config) is copied, root-owned: the server reads it only. */
-export const HUB_CONFIG_TARGET = "/etc/ganymede/jupyter";
+import { imageServerEnv, jupyterCommand, JUPYTER_PORT, storageMountPoint } from "../image-server.js";
 
 export interface ContainerInput {
   name: string;
@@ -40,41 +36,15 @@ export interface ContainerInput {
   labels: Record<string, string>;
 }
 
-/** The options the hub always gives Jupyter (before the configured args, which may override them). */
-export function jupyterOptions(baseUrl: string, homeDir: string): string[] {
-  return [
-    // All interfaces of the container; the engine publishes the port on the host's loopback only.
-    "--ServerApp.ip=0.0.0.0",
-    `--ServerApp.port=${JUPYTER_PORT}`,
-    "--ServerApp.port_retries=0",
-    `--ServerApp.base_url=${baseUrl}`,
-    `--ServerApp.root_dir=${homeDir}`,
-    // Requests arrive from the hub through the engine's port forwarding, with the hub's Host header.
-    "--ServerApp.allow_remote_access=True",
-    "--no-browser",
-  ];
-}
-
-/** Where the server's volume is mounted in the container. */
-export function volumeMountPoint(input: Pick<ContainerInput, "homeDir" | "storageDir">): string {
-  return input.storageDir ?? input.homeDir;
-}
-
 export function containerSpec(input: ContainerInput): ContainerCreateOptions {
   const port = `${JUPYTER_PORT}/tcp`;
-  const configPath = [HUB_CONFIG_TARGET, input.env.JUPYTER_CONFIG_PATH].filter(Boolean).join(":");
-  const env: Record<string, string> = {
-    ...input.env,
-    HOME: input.homeDir,
-    // The token through the environment, never argv (visible in `ps` to every process of the container).
-    JUPYTER_TOKEN: input.token,
-    JUPYTER_CONFIG_PATH: configPath,
-  };
+  // The token through the environment, never argv (visible in `ps` to every process of the container).
+  const env = { ...imageServerEnv(input.env, input.homeDir), JUPYTER_TOKEN: input.token };
   const memory = Math.round(input.limits.memoryBytes);
   return {
     name: input.name,
     Image: input.image,
-    Cmd: [...input.command, ...jupyterOptions(input.baseUrl, input.homeDir), ...input.args],
+    Cmd: jupyterCommand(input),
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Labels: input.labels,
     // "uid:gid" in numbers: no lookup in the image's /etc/passwd, and no supplementary groups from its /etc/group.
@@ -89,7 +59,7 @@ export function containerSpec(input: ContainerInput): ContainerCreateOptions {
       Memory: memory,
       // Equal to Memory: no swap on top of the granted memory.
       MemorySwap: memory,
-      Mounts: [{ Type: "volume", Source: input.volume, Target: volumeMountPoint(input) }],
+      Mounts: [{ Type: "volume", Source: input.volume, Target: storageMountPoint(input) }],
       // The engine's tiny init as PID 1: signals reach Jupyter, exited kernels are reaped.
       Init: true,
       // Jupyter needs none; with an empty bounding set no setuid or file-capability binary can grant one either.

@@ -16,14 +16,15 @@ import type {
   Spawner,
   SpawnProgress,
 } from "../types.js";
-import type { SpawnerLogger } from "../local/local-spawner.js";
-import { serverLayout, type ServerLayout } from "../local/layout.js";
-import type { LoopSupport } from "../local/storage.js";
-import { formatSize } from "../local/volume.js";
+import type { SpawnerLogger } from "../types.js";
+import { serverLayout, type ServerLayout } from "../host-storage/layout.js";
+import type { LoopSupport } from "../host-storage/storage.js";
+import { formatSize } from "../host-storage/volume.js";
 import type { HubConfigFile } from "../jupyter-config.js";
 import { containerFiles, packFiles } from "./container-files.js";
-import { containerSpec, JUPYTER_PORT, volumeMountPoint } from "./container-spec.js";
-import { answersHttp, engineMessage, ensureImage, ignoring, logTail, orUndefined } from "./engine.js";
+import { JUPYTER_PORT, storageMountPoint } from "../image-server.js";
+import { containerSpec } from "./container-spec.js";
+import { answersHttp, engineMessage, ensureImage, ignoring, logTail, orUndefined } from "../../engines/docker.js";
 import { isOurs, objectLabels, objectName } from "./naming.js";
 import { dockerStateSchema, type DockerState, type DockerStorageState } from "./state.js";
 import {
@@ -196,7 +197,7 @@ export class DockerSpawner implements Spawner {
     taken.containerId = container.id;
     signal.throwIfAborted();
     // Before the start: Jupyter never runs without the hub's configuration, or on a volume root it cannot use.
-    const mountPoint = volumeMountPoint({ homeDir: shared.homeDir, storageDir: ctx.storageDir });
+    const mountPoint = storageMountPoint({ homeDir: shared.homeDir, storageDir: ctx.storageDir });
     const files = containerFiles({ hubConfig: shared.hubConfig, mountPoint, uid: shared.uid, gid: shared.gid });
     await container.putArchive(await packFiles(files), { path: "/" });
     signal.throwIfAborted();

@@ -27,12 +27,11 @@
  */
 import Docker from "dockerode";
 import path from "node:path";
-import type { ServerIdentity, SpawnerFactory } from "../types.js";
-import type { SpawnerLogger } from "../local/local-spawner.js";
-import { loopSupport } from "../local/volume.js";
+import type { ServerIdentity, SpawnerFactory, SpawnerLogger } from "../types.js";
+import { loopSupport } from "../host-storage/volume.js";
 import { readHubConfig } from "../jupyter-config.js";
 import { DockerSpawner, type DockerShared, type EngineFacts } from "./docker-spawner.js";
-import { API_VERSION, ensureNetwork } from "./engine.js";
+import { API_VERSION, ensureNetwork } from "../../engines/docker.js";
 import { NAME_PREFIX } from "./naming.js";
 import type { DockerStorageMode } from "./storage.js";
 

@@ -1,9 +1,10 @@
 /**
  * Names and labels of a server's Docker objects. Container and volume names share one form,
  * `<prefix>-<user>` for the default server and `<prefix>-<user>--<server>` for a named one, after DockerSpawner.
- * Names are escaped so that every hub username maps to a valid, distinct Docker name: `[a-z0-9]` stay, every other
- * byte of the UTF-8 text becomes `-xx` (hex). An escaped text never contains `--`, so the separator is unambiguous.
+ * Names are escaped (object-names.ts) so that every hub username maps to a valid, distinct Docker name; an escaped
+ * text never contains `--`, so the separator is unambiguous.
  */
+import { escapeName } from "../object-names.js";
 import type { ServerIdentity } from "../types.js";
 
 /** Labels on every container and volume: which hub owns it, and for which server (raw, unescaped names). */
@@ -13,16 +14,6 @@ export const LABEL_SERVER = "ganymede.server";
 
 /** A name prefix Docker accepts and that cannot end in the separator. */
 export const NAME_PREFIX = /^[a-z0-9][a-z0-9.-]*[a-z0-9]$|^[a-z0-9]$/;
-
-/** `alice` → `alice`, `john.doe` → `john-2edoe`, `Émile` → `-c3-89mile`. */
-export function escapeName(text: string): string {
-  let out = "";
-  for (const byte of Buffer.from(text, "utf8")) {
-    const c = String.fromCharCode(byte);
-    out += /[a-z0-9]/.test(c) ? c : `-${byte.toString(16).padStart(2, "0")}`;
-  }
-  return out;
-}
 
 /** The container's and the volume's name. */
 export function objectName(prefix: string, identity: ServerIdentity): string {

@@ -3,7 +3,7 @@
  * new hub process to find the container again, and to unmount a loop-backed volume after it stops.
  */
 import { z } from "zod";
-import { loopStorageStateSchema } from "../local/state.js";
+import { loopStorageStateSchema } from "../host-storage/storage.js";
 
 const limitEnforcement = z.union([
   z.object({ enforced: z.literal(true), by: z.string() }),

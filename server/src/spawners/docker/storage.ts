@@ -17,12 +17,12 @@ import { access, rm, rmdir } from "node:fs/promises";
 import path from "node:path";
 import { SpawnError } from "../../errors.js";
 import type { LimitEnforcement } from "../types.js";
-import type { ServerLayout } from "../local/layout.js";
-import { mountsUnder } from "../local/mounts.js";
-import { prepareStorage, releaseStorage, storageUsage, type LoopSupport } from "../local/storage.js";
-import { directoryUsage } from "../local/usage.js";
-import { attachedLoopDevices, unmountVolume, waitDetached } from "../local/volume.js";
-import { hasStatus, orUndefined } from "./engine.js";
+import type { ServerLayout } from "../host-storage/layout.js";
+import { mountsUnder } from "../host-storage/mounts.js";
+import { prepareStorage, releaseStorage, storageUsage, type LoopSupport } from "../host-storage/storage.js";
+import { directoryUsage } from "../host-storage/usage.js";
+import { attachedLoopDevices, unmountVolume, waitDetached } from "../host-storage/volume.js";
+import { hasStatus, orUndefined } from "../../engines/docker.js";
 import type { DockerStorageState } from "./state.js";
 
 export type DockerStorageMode = "auto" | "loop" | "volume";

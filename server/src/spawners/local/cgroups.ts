@@ -9,7 +9,7 @@ import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { LimitEnforcement, ServerLimits } from "../types.js";
-import { readMountsSync } from "./mounts.js";
+import { readMountsSync } from "../host-storage/mounts.js";
 
 export type CgroupSupport =
   | { available: true; version: 2; root: string; pids: boolean }

@@ -36,17 +36,16 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { UidSource } from "../../users/unix-identities.js";
 import { readHubConfig } from "../jupyter-config.js";
-import type { IsolationReport, ServerIdentity, SpawnerFactory } from "../types.js";
+import type { IsolationReport, ServerIdentity, SpawnerFactory, SpawnerLogger } from "../types.js";
 import { detectCgroups } from "./cgroups.js";
-import { KERNEL_SOCKET_NAME_LENGTH, SOCKET_NAME, socketPathProblem } from "./layout.js";
-import { LocalSpawner, type LocalShared, type SpawnerLogger } from "./local-spawner.js";
+import { KERNEL_SOCKET_NAME_LENGTH, SOCKET_NAME, socketPathProblem } from "./sockets.js";
+import { LocalSpawner, type LocalShared } from "./local-spawner.js";
 import type { Identities } from "./run-as.js";
 import { cannotSwitchUsers } from "./privileges.js";
 import { unusableByOthers } from "./reachable.js";
 import { detectSandbox } from "./sandbox.js";
-import { loopSupport } from "./volume.js";
+import { loopSupport } from "../host-storage/volume.js";
 
-export type { SpawnerLogger } from "./local-spawner.js";
 export { LocalSpawner } from "./local-spawner.js";
 
 export interface LocalSpawnerOptions {

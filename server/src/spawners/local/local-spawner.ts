@@ -17,13 +17,15 @@ import type {
   ServerIdentity,
   SpawnContext,
   Spawner,
+  SpawnerLogger,
   SpawnProgress,
 } from "../types.js";
 import { cgroupFor, removeCgroup, setupCgroup, type Cgroup, type CgroupSupport } from "./cgroups.js";
 import { exitCodeOf, launch, logLine, logTail, openLog, watchFirstSeconds } from "./launch.js";
 import { planLaunch } from "./launch-plan.js";
-import { serverDirName, serverLayout, SOCKET_NAME, socketDirFor, type ServerLayout } from "./layout.js";
-import { mountsUnder } from "./mounts.js";
+import { serverDirName, serverLayout, type ServerLayout } from "../host-storage/layout.js";
+import { SOCKET_NAME, socketDirFor } from "./sockets.js";
+import { mountsUnder } from "../host-storage/mounts.js";
 import { giveTo, passThrough } from "./ownership.js";
 import { bootId, readStat } from "./proc.js";
 import { killCgroupMembers, mainAlive, terminate, type ProcessTarget } from "./processes.js";
@@ -38,17 +40,10 @@ import {
   type LoopSupport,
   type StorageMode,
   type StorageState,
-} from "./storage.js";
-import { unmountVolume } from "./volume.js";
+} from "../host-storage/storage.js";
+import { unmountVolume } from "../host-storage/volume.js";
 
 /** pino-compatible logger. */
-export interface SpawnerLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
-
 /** What every spawner of one factory shares: resolved options and what the machine supports. */
 export interface LocalShared {
   rootDir: string;

@@ -4,21 +4,12 @@
  * unmount the volume, remove the cgroup and the socket folder.
  */
 import { z } from "zod";
+import { storageStateSchema } from "../host-storage/storage.js";
 
 const limitEnforcement = z.union([
   z.object({ enforced: z.literal(true), by: z.string() }),
   z.object({ enforced: z.literal(false), reason: z.string() }),
 ]);
-
-/** A size-limited ext4 image the hub loop-mounts as a server's storage (local directories and Docker volumes alike). */
-export const loopStorageStateSchema = z.object({
-  kind: z.literal("loop"),
-  image: z.string(),
-  mountPoint: z.string(),
-  /** The loop device at start, for diagnostics ("/dev/loop3"); it detaches itself on unmount. */
-  device: z.string(),
-  sizeBytes: z.number(),
-});
 
 export const localStateSchema = z.object({
   /** 1: before servers had identities (TCP port, root); 2: a uid, a Unix socket, maybe a sandbox. */
@@ -44,7 +35,7 @@ export const localStateSchema = z.object({
     workdir: z.string(),
     log: z.string(),
   }),
-  storage: z.discriminatedUnion("kind", [z.object({ kind: z.literal("directory") }), loopStorageStateSchema]),
+  storage: storageStateSchema,
   cgroup: z.object({ version: z.union([z.literal(1), z.literal(2)]), dirs: z.array(z.string()).min(1) }).nullable(),
   enforcement: z.object({
     cpu: limitEnforcement,

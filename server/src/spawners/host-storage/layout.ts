@@ -8,12 +8,9 @@
  *     server.log     the server's stdout and stderr (appended; rotated once it grows large), 0600
  *     usage.json     storage usage measured just before the volume was last unmounted
  *     passwd, group  the sandbox's /etc/passwd and /etc/group (the machine's, plus the server's own account)
- *   <runRoot>/<12 hex digits>/                         the user's own (0700), emptied at every start
- *     jupyter.sock   where Jupyter listens (a Unix socket: no other uid can connect) and kernels' sockets
  *
- * The socket folder sits apart under a short hashed name because a Unix socket path may not exceed 107 bytes.
+ * Backends that keep servers' storage on the hub's machine share it (local processes, Docker with loop volumes).
  */
-import { createHash } from "node:crypto";
 import path from "node:path";
 import type { ServerIdentity } from "../types.js";
 
@@ -25,19 +22,6 @@ export interface ServerLayout {
   usageFile: string;
   passwd: string;
   group: string;
-}
-
-/** The longest path a Unix socket can have (sun_path is 108 bytes with its terminating NUL). */
-export const MAX_SOCKET_PATH = 107;
-/** Jupyter's socket, in the server's socket folder. */
-export const SOCKET_NAME = "jupyter.sock";
-/** The longest name a kernel's socket gets in that folder ("kernel-<uuid>-ipc-5"). */
-export const KERNEL_SOCKET_NAME_LENGTH = "kernel-00000000-0000-0000-0000-000000000000-ipc-5".length;
-
-/** A server's socket folder: `<runRoot>/<first 12 hex digits of sha256(user NUL server)>`. */
-export function socketDirFor(runRoot: string, identity: ServerIdentity): string {
-  const hash = createHash("sha256").update(`${identity.user}\0${identity.serverName}`).digest("hex").slice(0, 12);
-  return path.join(runRoot, hash);
 }
 
 /** Folder name of the default server (not a valid server name, so it cannot collide with one). */
@@ -72,11 +56,4 @@ export function serverLayout(rootDir: string, identity: ServerIdentity): ServerL
     passwd: path.join(dir, "passwd"),
     group: path.join(dir, "group"),
   };
-}
-
-/** Why a socket folder under `runRoot` would be too deep for Unix sockets (Jupyter's and, unsandboxed, kernels'). */
-export function socketPathProblem(runRoot: string, longestName: number): string | undefined {
-  const longest = path.join(runRoot, "000000000000", "x".repeat(longestName)).length;
-  if (longest <= MAX_SOCKET_PATH) return undefined;
-  return `socket paths under ${runRoot} would be ${longest} bytes, more than the ${MAX_SOCKET_PATH} a Unix socket allows: set spawner.local.runDir to a shorter path (e.g. /run/ganymede)`;
 }

@@ -12,15 +12,17 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { mapLimit } from "../../lib/map-limit.js";
 import { mountAt } from "./mounts.js";
+import { Unmounter } from "./unmounter.js";
 
 const run = promisify(execFile);
 
 /** The hub's PATH may lack the sbin directories where the filesystem tools live. */
 const TOOL_PATH = [process.env.PATH ?? "", "/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"].join(":");
+const TOOL_ENV = { ...process.env, PATH: TOOL_PATH, LC_ALL: "C" };
 
 async function tool(cmd: string, args: string[], okCodes: number[] = [0]): Promise<string> {
   try {
-    const { stdout } = await run(cmd, args, { env: { ...process.env, PATH: TOOL_PATH, LC_ALL: "C" } });
+    const { stdout } = await run(cmd, args, { env: TOOL_ENV });
     return stdout;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { code?: number | string; stderr?: string };
@@ -158,23 +160,24 @@ export async function mountVolume(image: string, mountPoint: string, fresh: bool
   return mounted?.source ?? "";
 }
 
+/** Every unmount of the hub goes through one helper process (unmounter.ts). */
+const unmounter = new Unmounter(TOOL_ENV);
+
 /**
  * Unmounts `mountPoint` if something is mounted there (the loop device detaches itself: autoclear). Returns the
  * device that was mounted there, if any.
  */
 export async function unmountVolume(mountPoint: string): Promise<string | undefined> {
   let device: string | undefined;
+  let complaint = "";
   for (let attempt = 0; ; attempt++) {
     const mounted = await mountAt(mountPoint);
     if (!mounted) return device;
     device ??= mounted.source;
-    try {
-      await tool("umount", [mountPoint]);
-    } catch (err) {
-      // Processes that just died may hold the filesystem for a moment.
-      if (attempt >= 20) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    if (attempt > 20) throw new Error(`cannot unmount ${mountPoint}: ${complaint || "still mounted"}`);
+    // Processes that just died may hold the filesystem for a moment.
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 100));
+    complaint = (await unmounter.unmount(mountPoint)).message;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type Docker from "dockerode";
 import http from "node:http";
-import { SpawnError } from "../../errors.js";
+import { SpawnError } from "../errors.js";
 
 /** The API version the spawner speaks: Debian bookworm's docker.io (20.10) and every later engine support it. */
 export const API_VERSION = "v1.41";

@@ -1,6 +1,7 @@
 /** The mount table of the hub's mount namespace, from /proc/self/mountinfo. */
 import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
+import { coalesce } from "../../lib/coalesce.js";
 
 export interface MountEntry {
   /** Path of the mounted directory inside its filesystem ("/" for a whole filesystem). */
@@ -36,9 +37,14 @@ export function parseMountinfo(text: string): MountEntry[] {
   return entries;
 }
 
-export async function readMounts(): Promise<MountEntry[]> {
-  return parseMountinfo(await readFile("/proc/self/mountinfo", "utf8"));
-}
+/**
+ * The mount table as it is now: callers at the same moment share one read (the kernel writes out every mount for
+ * each read, and with hundreds of servers stopping at once there are thousands of mounts and hundreds of readers).
+ */
+export const readMounts: () => Promise<MountEntry[]> = (() => {
+  const read = coalesce(async () => parseMountinfo(await readFile("/proc/self/mountinfo", "utf8")));
+  return () => read(undefined);
+})();
 
 export function readMountsSync(): MountEntry[] {
   return parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"));

@@ -8,14 +8,27 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { SpawnError } from "../../errors.js";
 import type { LimitEnforcement } from "../types.js";
 import type { ServerLayout } from "./layout.js";
-import type { LocalState } from "./state.js";
+import { z } from "zod";
 import { directoryUsage } from "./usage.js";
 import { mountAt } from "./mounts.js";
 import { formatSize, mountVolume, mountedUsage, prepareVolume, unmountVolume } from "./volume.js";
 
 export type StorageMode = "auto" | "loop" | "directory";
 export type LoopSupport = { ok: true } | { ok: false; reason: string };
-export type StorageState = LocalState["storage"];
+/** A size-limited ext4 image the hub loop-mounts as a server's storage (local directories and Docker volumes alike). */
+export const loopStorageStateSchema = z.object({
+  kind: z.literal("loop"),
+  image: z.string(),
+  mountPoint: z.string(),
+  /** The loop device at start, for diagnostics ("/dev/loop3"); it detaches itself on unmount. */
+  device: z.string(),
+  sizeBytes: z.number(),
+});
+
+/** A server's storage on this machine: a loop volume, or a plain directory (usage measured, not limited). */
+export const storageStateSchema = z.discriminatedUnion("kind", [z.object({ kind: z.literal("directory") }), loopStorageStateSchema]);
+
+export type StorageState = z.infer<typeof storageStateSchema>;
 
 type Plan = { kind: "loop" } | { kind: "directory"; reason: string };
 

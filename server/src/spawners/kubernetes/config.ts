@@ -1,0 +1,76 @@
+/** The `spawner.kubernetes` section: servers as pods, their storage as PersistentVolumeClaims. */
+import { z } from "zod";
+import { durationSchema } from "../../lib/units.js";
+
+/** A uid or gid other than root's. */
+const nonRootId = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(1, { error: `${what} must be at least 1 (0 is root's, and servers never run as root)` })
+    .max(2 ** 31 - 2);
+
+/** A Kubernetes object name part: lowercase letters, digits and dashes (RFC 1123 label). */
+const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, { error: "must be lowercase letters, digits and '-', at most 32 characters" });
+
+export const kubernetesSpawnerConfig = z
+  .object({
+    kubeconfig: z
+      .string()
+      .optional()
+      .describe("A kubeconfig file for the cluster. Default: the pod's service account when the hub runs in the cluster, else $KUBECONFIG or ~/.kube/config."),
+    context: z.string().optional().describe("The kubeconfig context to use (default: its current one)."),
+    namespace: z
+      .string()
+      .optional()
+      .describe("Where servers' pods, claims and secrets go (default: the hub's own namespace in the cluster, else the kubeconfig context's, else `default`). The hub needs a Role there only (README, Kubernetes)."),
+    image: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The image of servers not launched from a Binder build (required with backend: kubernetes). It runs as `uid` with `jupyter` on PATH."),
+    imagePullPolicy: z
+      .enum(["IfNotPresent", "Always", "Never"])
+      .default("IfNotPresent")
+      .describe("When the node pulls the image (Kubernetes' imagePullPolicy)."),
+    command: z
+      .array(z.string())
+      .min(1)
+      .default(["jupyter", "lab"])
+      .describe("The Jupyter command inside the image (argv); the hub appends its own --ServerApp options."),
+    args: z.array(z.string()).default([]).describe("Extra arguments appended after the hub's options."),
+    env: z.record(z.string(), z.string()).default({}).describe("Extra environment for every server."),
+    homeDir: z
+      .string()
+      .regex(/^\//, { error: "must be an absolute path" })
+      .default("/home/jovyan")
+      .describe("Where the server's claim is mounted in the pod: its working directory, $HOME and Jupyter's root."),
+    namePrefix: dnsLabel
+      .default("ganymede")
+      .describe("Pods, claims and secrets are named <prefix>-<user>[--<server>] and labelled with it; hubs sharing a namespace need different prefixes."),
+    storageClass: z
+      .string()
+      .optional()
+      .describe("The StorageClass of servers' claims (default: the cluster's default class). Claims are sized from the policy's storage limit."),
+    storageAccessMode: z
+      .enum(["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"])
+      .default("ReadWriteOnce")
+      .describe("The access mode of servers' claims."),
+    uid: nonRootId("uid").default(1000).describe("The uid the server runs as (runAsUser, with runAsNonRoot)."),
+    gid: nonRootId("gid").default(1000).describe("The server's group (runAsGroup) and the group its volume is given (fsGroup)."),
+    nodeSelector: z.record(z.string(), z.string()).default({}).describe("Node labels a server's pod must match."),
+    tolerations: z.array(z.record(z.string(), z.unknown())).default([]).describe("Tolerations of servers' pods (Kubernetes' own form)."),
+    priorityClassName: z.string().optional().describe("The PriorityClass of servers' pods."),
+    extraVolumes: z.array(z.record(z.string(), z.unknown())).default([]).describe("More volumes for every pod (Kubernetes' own form)."),
+    extraVolumeMounts: z.array(z.record(z.string(), z.unknown())).default([]).describe("Where the extra volumes go in the server's container (Kubernetes' own form)."),
+    watchStallTimeout: durationSchema
+      .prefault("3m")
+      .describe("A watch of pods or events that has said nothing for this long (the API server sends a bookmark every minute) is restarted."),
+    terminationGracePeriod: durationSchema
+      .optional()
+      .describe("How long a pod has between SIGTERM and SIGKILL (default: spawner.stopGrace)."),
+  })
+  .strict()
+  .prefault({});
+
+export type KubernetesSpawnerConfig = z.output<typeof kubernetesSpawnerConfig>;

@@ -1,0 +1,100 @@
+/**
+ * A Binder launch on Kubernetes, end to end on the real test cluster, with no Docker engine in the path of the build:
+ * the hub checks out the repository, BuildKit builds it in a pod of its own (builder.backend: kubernetes) and pushes
+ * to the registry, and the server starts as a pod of that image (spawner.backend: kubernetes), pulled by the node
+ * from the registry. A second launch of the same commit builds nothing; the build pod is gone after the build.
+ *
+ * The Docker engine here only makes the images the cluster starts from (BuildKit's, and the base image pushed to
+ * the registry), as an image pipeline would.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { ensureBaseImage, startDockerEngine, startRegistry } from "../support/docker.js";
+import { startGitServer, type GitServer } from "../support/git-server.js";
+import { readEvents, startTestHub, type TestHub } from "../support/hub.js";
+import { execute, startKernel } from "../support/kernel.js";
+import { clusterBinaries, clusterBuildkitImage, clusterKubeconfig, clusterServerImage, testNamespace, type TestNamespace } from "../support/kubernetes.js";
+
+const BUILD_MS = 900_000;
+const prefix = `gkb-${randomBytes(3).toString("hex")}`;
+let namespace: TestNamespace;
+let git: GitServer;
+let t: TestHub | undefined;
+let token: string;
+
+const POLICY = `name: default
+appliesTo: { default: true }
+limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: 2h, storage: 64MiB, cpu: 0.25, memory: 512MiB, concurrentBuilds: 1, buildTimeout: 15m }
+repositories: { privateHosts: true }
+`;
+
+beforeAll(async () => {
+  namespace = await testNamespace();
+  const engine = await startDockerEngine();
+  const registry = await startRegistry();
+  git = await startGitServer();
+  const { pushed: baseImage } = await ensureBaseImage(engine, registry);
+  const [serverImage, buildkitImage] = await Promise.all([clusterServerImage(), clusterBuildkitImage()]);
+  const kubeconfig = clusterKubeconfig();
+  t = await startTestHub({
+    policies: { "default.yaml": POLICY },
+    config: {
+      spawner: {
+        backend: "kubernetes",
+        startTimeout: "120s",
+        kubernetes: { kubeconfig, namespace: namespace.name, image: serverImage, command: ["jupyter", "server"], namePrefix: prefix },
+      },
+      builder: {
+        enabled: true,
+        backend: "kubernetes",
+        registry: { url: registry.url },
+        imagePrefix: `${prefix}/`,
+        baseImage,
+        allowHttp: true,
+        kubernetes: {
+          kubeconfig,
+          namespace: namespace.name,
+          image: buildkitImage,
+          namePrefix: prefix,
+          // The registry listens on the machine's loopback: build pods share the node's network to reach it.
+          hostNetwork: true,
+          buildctl: path.join(clusterBinaries(), "buildctl"),
+        },
+      },
+    },
+  });
+  token = await t.addUser("alice");
+}, BUILD_MS);
+
+afterAll(async () => {
+  await t?.close();
+  await git?.close();
+  await namespace?.remove();
+}, 120_000);
+
+const gitSpec = (url: string) => `git/${encodeURIComponent(url)}/main`;
+const buildPods = async (): Promise<V1Pod[]> =>
+  (await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: "app.kubernetes.io/name=ganymede-build" })).items;
+
+it("builds a repository with BuildKit in a pod, pushes it, and lands in a server pod running it", async () => {
+  const { url } = await git.createRepo("analysis", { "requirements.txt": "tabulate==0.9.0\n", "notebook.py": "print('hello')\n" });
+  const events = (await readEvents(t!.url, `/build/${gitSpec(url)}`, token, BUILD_MS)) as { phase: string; message?: string; url?: string }[];
+  expect(events.at(-1), JSON.stringify(events.slice(-8))).toMatchObject({ phase: "ready", url: "/user/alice/binder-analysis/" });
+  const messages = events.map((e) => e.message ?? "");
+  expect(messages).toEqual(expect.arrayContaining([expect.stringMatching(/^Starting BuildKit in pod gkb-\w+-build-/), expect.stringMatching(/^#\d+ /)]));
+  expect(await buildPods()).toEqual([]);
+
+  const [server] = (await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: "ganymede.io/user=alice,ganymede.io/server=binder-analysis" })).items;
+  expect(server?.spec?.containers[0]?.image).toMatch(new RegExp(`/${prefix}/`));
+
+  const target = { serverUrl: `${t!.url}/user/alice/binder-analysis/`, headers: { authorization: `token ${token}` } };
+  const out = await execute(target, await startKernel(target), "import tabulate, os; print(tabulate.__version__, sorted(os.listdir(os.path.expanduser('~'))))", 60_000);
+  expect(out).toContain("0.9.0");
+  expect(out).toContain("notebook.py");
+
+  const again = (await readEvents(t!.url, `/build/${gitSpec(url)}`, token, BUILD_MS)) as { phase: string }[];
+  expect(again.at(-1)).toMatchObject({ phase: "ready" });
+  expect(again.map((e) => e.phase)).not.toContain("building");
+}, BUILD_MS);
