@@ -147,6 +147,7 @@ build_pause() {
 }
 
 build() {
+  command -v go >/dev/null || fail "building the cluster needs Go (1.26 or later) on PATH or in /usr/local/go"
   mkdir -p "$cache"
   build_pause
   build_etcd

@@ -22,10 +22,14 @@ function camel(snake: string): string {
   return snake.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** Applies GANYMEDE_A__B_C=value as { a: { bC: value } } onto `tree`. */
+/**
+ * Applies GANYMEDE_A__B_C=value as { a: { bC: value } } onto `tree`. Only names with a section (`__`) are settings:
+ * every setting lives in a section, and the project's scripts and tests use other GANYMEDE_* variables of their own
+ * (GANYMEDE_CONFIG, GANYMEDE_BINDER_DIR, GANYMEDE_K8S_DIR, GANYMEDE_TEST_LOG…), which are not the hub's to read.
+ */
 export function applyEnvOverrides(tree: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   for (const [key, raw] of Object.entries(env)) {
-    if (!key.startsWith(ENV_PREFIX) || raw === undefined || key === "GANYMEDE_CONFIG") continue;
+    if (!key.startsWith(ENV_PREFIX) || !key.includes("__") || raw === undefined) continue;
     const keys = key.slice(ENV_PREFIX.length).split("__").map(camel);
     let node = tree;
     for (const k of keys.slice(0, -1)) {

@@ -65,10 +65,13 @@ export async function startHub(
   const spawners = options.spawners ?? (await createSpawnerFactory(config, logger, db));
   await makeEntriesPrivate(dataDir, [localServersRoot(dataDir)]);
 
-  const metrics = createMetrics(async () => {
-    const groups = await db.server.groupBy({ by: ["status"], _count: { _all: true } });
-    return Object.fromEntries(groups.map((g) => [g.status, g._count._all]));
-  });
+  const metrics = createMetrics(
+    async () => {
+      const groups = await db.server.groupBy({ by: ["status"], _count: { _all: true } });
+      return Object.fromEntries(groups.map((g) => [g.status, g._count._all]));
+    },
+    () => spawners.requestCounts?.() ?? [],
+  );
   const routes = new RouteTable();
   const servers = new Servers({
     db,
@@ -81,6 +84,7 @@ export async function startHub(
     startTimeoutMs: config.spawner.startTimeout,
     concurrentStops: config.spawner.concurrentStops,
     slowSpawnTimeoutMs: config.spawner.slowSpawnTimeout,
+    publicUrl: `${(config.hub.publicUrl ?? config.hub.bind).replace(/\/+$/, "")}/`,
   });
   const identifier = new Identifier(db);
   const users = new Users(db, identifier, servers);

@@ -14,7 +14,10 @@ export interface HubMetrics {
   culls: Counter<string>;
 }
 
-export function createMetrics(countServers: () => Promise<Record<string, number>>): HubMetrics {
+export function createMetrics(
+  countServers: () => Promise<Record<string, number>>,
+  backendRequests: () => Array<{ resource: string; kind: string; count: number }> = () => [],
+): HubMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "ganymede_process_" });
   const servers = new Gauge({
@@ -28,6 +31,17 @@ export function createMetrics(countServers: () => Promise<Record<string, number>
     },
   });
   void servers;
+  const requests = new Counter({
+    name: "ganymede_backend_requests_total",
+    help: "Requests the spawner backend's shared machinery has made (a cluster's lists and watches), by resource and kind.",
+    labelNames: ["resource", "kind"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { resource, kind, count } of backendRequests()) this.inc({ resource, kind }, count);
+    },
+  });
+  void requests;
   return {
     registry,
     spawnDuration: new Histogram({

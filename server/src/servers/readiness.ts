@@ -43,11 +43,14 @@ export function fetchStatus(endpoint: string, baseUrl: string, token: string, ti
   });
 }
 
+/** Waits `ms`, or less if `signal` aborts; its listener goes with the wait (a long readiness loop adds one per try). */
 export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
   });

@@ -16,12 +16,13 @@ import { isUniqueViolation } from "../store/database.js";
 import type { IsolationReport, Spawner, SpawnerFactory } from "../spawners/types.js";
 import { ActivityLog } from "./activity.js";
 import { describeServer, progressUrl, serverBaseUrl, serverKey, splitKey } from "./naming.js";
+import { resolveLaunch } from "./launch.js";
 import { backendStateOf, binderOriginOf, parseJsonObject, persistState, restoreSpawner, tokenOf, type PersistedServer } from "./persisted-state.js";
 import { ProgressLog } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
 import { runSpawn, type RouteSink, type SpawnMetrics } from "./spawn.js";
 import { runStop, type StopMetrics } from "./stop.js";
-import { BINDER_OPTION, BINDER_STORAGE_DIR, type BinderOrigin, type EffectiveLimits, type PolicyUser, type ServerPolicy, type ServerStatus, type ServerView } from "./types.js";
+import { BINDER_OPTION, type BinderOrigin, type EffectiveLimits, type PolicyUser, type ServerPolicy, type ServerStatus, type ServerView } from "./types.js";
 
 export interface ServersOptions {
   db: Db;
@@ -38,6 +39,8 @@ export interface ServersOptions {
   stopRetryDelaysMs?: number[];
   /** How long start()/stop() wait before answering "pending" (JupyterHub's slow_spawn_timeout). */
   slowSpawnTimeoutMs: number;
+  /** The hub's public URL with a trailing slash (BINDER_LAUNCH_HOST in servers' environment). */
+  publicUrl: string;
 }
 
 /** In-memory state of a server with work in flight (or just restored): never persisted. */
@@ -102,6 +105,17 @@ export class Servers {
     }
     const origin = binder ?? (row ? binderOriginOf(row.userOptions) : undefined);
     const userOptions = origin ? { ...requested, [BINDER_OPTION]: origin } : requested;
+    // The one launch specification of this start: stored on the row, handed unchanged to the backend.
+    const limits = this.o.policy.limitsFor(policyUser);
+    const launch = resolveLaunch({
+      user: user.name,
+      serverName,
+      baseUrl: serverBaseUrl(user.name, serverName),
+      userOptions,
+      origin,
+      limits,
+      publicUrl: this.o.publicUrl,
+    });
     let created = false;
     if (!row) {
       if (serverName) {
@@ -113,7 +127,14 @@ export class Servers {
       }
       try {
         row = await this.o.db.server.create({
-          data: { userId: user.id, name: serverName, status: "pending", backend: this.o.spawners.backend, userOptions: JSON.stringify(userOptions) },
+          data: {
+            userId: user.id,
+            name: serverName,
+            status: "pending",
+            backend: this.o.spawners.backend,
+            userOptions: JSON.stringify(userOptions),
+            launch: JSON.stringify(launch),
+          },
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw new ConflictError(`${describeServer(user.name, serverName)} is being created by another request`);
@@ -124,12 +145,11 @@ export class Servers {
       // Claim the row atomically: only one request may move it from stopped to pending.
       const claimed = await this.o.db.server.updateMany({
         where: { id: row.id, status: "stopped" },
-        data: { status: "pending", lastError: null, userOptions: JSON.stringify(userOptions) },
+        data: { status: "pending", lastError: null, userOptions: JSON.stringify(userOptions), launch: JSON.stringify(launch) },
       });
       if (claimed.count === 0) throw new ConflictError(`${describeServer(user.name, serverName)} is busy (${row.status})`);
     }
 
-    const limits = this.o.policy.limitsFor(policyUser);
     const abort = new AbortController();
     const spawner = restored ?? this.spawnerFor(user.name, serverName, row);
     const runtime: Runtime = { spawner, pending: "spawn", progress: new ProgressLog(), abort, limits };
@@ -142,9 +162,7 @@ export class Servers {
       spawner: runtime.spawner,
       progress: runtime.progress,
       limits,
-      image: origin?.image,
-      // The repository lives in the image's home folder; the server's storage is its `work` folder.
-      storageDir: origin ? BINDER_STORAGE_DIR : undefined,
+      launch,
       signal: abort.signal,
     };
     runtime.task = runSpawn(this.o, job).finally(() => {

@@ -9,6 +9,7 @@ import { exitedDuringStart, SpawnError } from "../errors.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
 import type { Endpoint, Spawner } from "../spawners/types.js";
+import type { LaunchSpec } from "./launch.js";
 import type { Db } from "../store/database.js";
 import { describeServer, serverBaseUrl } from "./naming.js";
 import { persistState } from "./persisted-state.js";
@@ -44,10 +45,8 @@ export interface SpawnJob {
   spawner: Spawner;
   progress: ProgressLog;
   limits: EffectiveLimits;
-  /** The image to run (a Binder launch's build), for backends that run images. */
-  image?: string;
-  /** Where the backend mounts storage when not the home folder (Binder images keep the repository there). */
-  storageDir?: string;
+  /** What the server is started with (servers/launch.ts), handed to the backend as it is. */
+  launch: LaunchSpec;
   /** Aborted by a stop request while starting. */
   signal: AbortSignal;
 }
@@ -66,7 +65,7 @@ export async function runSpawn(deps: SpawnDeps, job: SpawnJob): Promise<void> {
 
   progress.push({ progress: 0, message: `Server requested for ${describeServer(user, serverName)}` });
   try {
-    const endpoint = await spawner.start({ user, serverName, baseUrl, token, limits: job.limits, env: {}, image: job.image, storageDir: job.storageDir }, signal, (p) =>
+    const endpoint = await spawner.start({ user, serverName, baseUrl, token, ...job.launch }, signal, (p) =>
       progress.push({ progress: 10 + p.progress * 0.5, message: p.message }),
     );
     // Persist at once so a hub that dies mid-spawn can still find (and clean up) the process.

@@ -16,7 +16,10 @@ export interface ServerLimits {
   storageBytes: number;
 }
 
-/** What a backend needs to start one server. */
+/**
+ * What a backend needs to start one server: the server, its token, and the launch specification the servers module
+ * resolved for this start (servers/launch.ts: limits, image, storage folder, environment, user options).
+ */
 export interface SpawnContext {
   /** Hub username. */
   user: string;
@@ -27,8 +30,10 @@ export interface SpawnContext {
   /** Random secret the server must accept (as its Jupyter token); the hub's proxy injects it. */
   token: string;
   limits: ServerLimits;
-  /** Extra environment for the server process. */
+  /** The server's environment (JupyterHub's and BinderHub's variables), on top of the backend's configured env. */
   env: Record<string, string>;
+  /** The start request's user options (JupyterHub's user_options), for backends that offer choices. */
+  userOptions: Record<string, unknown>;
   /**
    * The image to run, for backends that run images (docker): a Binder launch passes the image it built. Without it
    * the backend's configured image is used; backends that run no images ignore it.
@@ -128,6 +133,11 @@ export interface SpawnerFactory {
   unknownServers?(known: ServerIdentity[]): string[];
   /** Lets go of what the factory holds (watch connections) when the hub closes; servers keep running. */
   close?(): void;
+  /**
+   * The backend's shared requests so far, for /hub/metrics (`ganymede_backend_requests_total{resource,kind}`): e.g. a
+   * cluster's lists and watches, which must not grow with the number of servers.
+   */
+  requestCounts?(): Array<{ resource: string; kind: string; count: number }>;
 }
 
 /** What backends log through (the hub's pino logger, or a test's). */

@@ -90,6 +90,9 @@ describe("a requirements.txt repository", () => {
     expect(out).toContain("notebook.py");
     const alice = await t.api("GET", "users/alice", { token: tokens.alice });
     expect(alice.body.servers["binder-analysis"].user_options.binder).toMatchObject({ spec: gitSpec(url) });
+    // BinderHub's and JupyterHub's variables, from the launch specification.
+    const env = await runInServer("alice", "/user/alice/binder-analysis/", "import os; print(os.environ['BINDER_REPO_URL'], os.environ['BINDER_REQUEST'], os.environ['JUPYTERHUB_USER'])");
+    expect(env.trim()).toBe(`${url} v2/${gitSpec(url)} alice`);
   }, BUILD_MS);
 
   it("launches the same commit again without building", async () => {

@@ -4,7 +4,7 @@
  * model, and a server created by that start leaves nothing behind (its row, its storage, its "process").
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { fakeLeftovers, fakeSpawnerFactory, type FakeOptions } from "../support/fake-spawner.js";
+import { fakeLeftovers, fakeSpawnerFactory, fakeStarts, type FakeOptions } from "../support/fake-spawner.js";
 import { readEvents, startTestHub, type TestHub } from "../support/hub.js";
 
 let t: TestHub | undefined;
@@ -49,5 +49,27 @@ describe("a start that fails", () => {
     expect(message).toBe("Spawn failed: alice's server 'work' did not become ready within 2 s");
     expect(servers).toEqual({});
     expect(fakeLeftovers()).toEqual([]);
+  });
+});
+
+describe("the launch specification", () => {
+  it("is resolved once per start, stored on the server's row and handed to the backend as it is", async () => {
+    t = await startTestHub({ spawners: fakeSpawnerFactory(), config: { spawner: { slowSpawnTimeout: "5s" }, hub: { publicUrl: "https://hub.example.org" } } });
+    const token = await t.addUser("alice");
+    expect((await t.api("POST", "users/alice/servers/work", { token, body: { profile: "small" } })).status).toBe(201);
+    const ctx = fakeStarts.at(-1)!;
+    expect(ctx).toMatchObject({
+      user: "alice",
+      serverName: "work",
+      baseUrl: "/user/alice/work/",
+      // The shipped default policy.
+      limits: { cpu: 1, memoryBytes: 2e9, storageBytes: 2 * 2 ** 30 },
+      env: { JUPYTERHUB_USER: "alice", JUPYTERHUB_SERVER_NAME: "work", JUPYTERHUB_SERVICE_PREFIX: "/user/alice/work/" },
+      userOptions: { profile: "small" },
+    });
+    expect(ctx.image).toBeUndefined();
+    const row = await t.hub.ctx.db.server.findFirstOrThrow({ where: { name: "work" } });
+    const { user: _user, serverName: _name, baseUrl: _base, token: _token, ...launch } = ctx;
+    expect(JSON.parse(row.launch!)).toEqual(launch);
   });
 });

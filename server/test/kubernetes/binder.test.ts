@@ -9,11 +9,12 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ensureBaseImage, startDockerEngine, startRegistry } from "../support/docker.js";
 import { startGitServer, type GitServer } from "../support/git-server.js";
-import { readEvents, startTestHub, type TestHub } from "../support/hub.js";
+import { readEvents, startTestHub, waitFor, type TestHub } from "../support/hub.js";
 import { execute, startKernel } from "../support/kernel.js";
 import { clusterBinaries, clusterBuildkitImage, clusterKubeconfig, clusterServerImage, testNamespace, type TestNamespace } from "../support/kubernetes.js";
 
@@ -23,12 +24,22 @@ let namespace: TestNamespace;
 let git: GitServer;
 let t: TestHub | undefined;
 let token: string;
+let sam: string;
 
 const POLICY = `name: default
 appliesTo: { default: true }
 limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: 2h, storage: 64MiB, cpu: 0.25, memory: 512MiB, concurrentBuilds: 1, buildTimeout: 15m }
 repositories: { privateHosts: true }
 `;
+
+const SLOW_POLICY = `name: slow
+appliesTo: { users: [sam] }
+priority: 10
+limits: { buildTimeout: 20s }
+`;
+
+/** The hub's configuration; kept so that a test can start the hub again on the same data. */
+let hubOptions: Parameters<typeof startTestHub>[0];
 
 beforeAll(async () => {
   namespace = await testNamespace();
@@ -38,8 +49,8 @@ beforeAll(async () => {
   const { pushed: baseImage } = await ensureBaseImage(engine, registry);
   const [serverImage, buildkitImage] = await Promise.all([clusterServerImage(), clusterBuildkitImage()]);
   const kubeconfig = clusterKubeconfig();
-  t = await startTestHub({
-    policies: { "default.yaml": POLICY },
+  hubOptions = {
+    policies: { "default.yaml": POLICY, "slow.yaml": SLOW_POLICY },
     config: {
       spawner: {
         backend: "kubernetes",
@@ -64,12 +75,17 @@ beforeAll(async () => {
         },
       },
     },
-  });
+  };
+  t = await startTestHub(hubOptions);
   token = await t.addUser("alice");
+  sam = await t.addUser("sam");
 }, BUILD_MS);
 
 afterAll(async () => {
+  const dataDir = t?.dataDir;
   await t?.close();
+  // A hub started again on the same data leaves its folder to the test that made it.
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   await git?.close();
   await namespace?.remove();
 }, 120_000);
@@ -97,4 +113,35 @@ it("builds a repository with BuildKit in a pod, pushes it, and lands in a server
   const again = (await readEvents(t!.url, `/build/${gitSpec(url)}`, token, BUILD_MS)) as { phase: string }[];
   expect(again.at(-1)).toMatchObject({ phase: "ready" });
   expect(again.map((e) => e.phase)).not.toContain("building");
+}, BUILD_MS);
+
+it("stops a build at the policy's time limit: the build pod goes, and no server is made", async () => {
+  const { url } = await git.createRepo("forever", { postBuild: "#!/bin/sh\necho starting a long job\nsleep 600\n" }, { executable: ["postBuild"] });
+  const started = Date.now();
+  const events = (await readEvents(t!.url, `/build/${gitSpec(url)}`, sam, BUILD_MS)) as { phase: string; message?: string }[];
+  expect(events.at(-1)).toMatchObject({ phase: "failed", message: expect.stringMatching(/time limit of 20 ?s/) });
+  expect(events.some((e) => /starting a long job/.test(e.message ?? ""))).toBe(true);
+  expect(Date.now() - started).toBeLessThan(120_000);
+  expect(await buildPods()).toEqual([]);
+  expect((await t!.api("GET", "users/sam", { token: sam })).body.servers).toEqual({});
+}, BUILD_MS);
+
+it("deletes, when the hub starts, the build pods an earlier hub process left behind", async () => {
+  const [image] = [await clusterBuildkitImage()];
+  await namespace.core.createNamespacedPod({
+    namespace: namespace.name,
+    body: {
+      metadata: {
+        name: `${prefix}-build-left0ver`,
+        labels: { "app.kubernetes.io/name": "ganymede-build", "app.kubernetes.io/managed-by": "ganymede", "app.kubernetes.io/instance": prefix },
+        annotations: { "ganymede.io/image": "registry/left:over" },
+      },
+      spec: { containers: [{ name: "buildkitd", image, imagePullPolicy: "IfNotPresent", command: ["sleep", "600"] }], terminationGracePeriodSeconds: 0 },
+    },
+  });
+  expect(await buildPods()).toHaveLength(1);
+  const dataDir = t!.dataDir;
+  await t!.hub.close();
+  t = await startTestHub({ ...hubOptions, dataDir });
+  await waitFor(async () => (await buildPods()).length === 0, 30_000);
 }, BUILD_MS);

@@ -12,7 +12,7 @@ import path from "node:path";
 import YAML from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../src/auth/tokens.js";
-import { hubSelector } from "../../src/spawners/kubernetes/naming.js";
+import { hubSelector, serverAnnotations, serverLabels } from "../../src/spawners/kubernetes/naming.js";
 import { openDatabase } from "../../src/store/database.js";
 import { makeDataDir, readEvents, spawnHubProcess, startTestHub, waitFor, waitForHealth, type TestHub } from "../support/hub.js";
 import { execute, startKernel } from "../support/kernel.js";
@@ -58,7 +58,10 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  const dataDir = t?.dataDir;
   await t?.close();
+  // A hub started again on the same data leaves its folder to the test that made it.
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   await namespace?.remove();
 });
 
@@ -196,6 +199,58 @@ describe("refusals and failures, in the cluster's words, leaving nothing behind"
     await t.hub.close();
     t = await startTestHub({ dataDir, policies: POLICIES, config: hubConfig() });
   }, 180_000);
+});
+
+describe("more failures, in the cluster's words", () => {
+  it("reports a server that exits during its start with its exit code and last log lines", async () => {
+    const hub = t!;
+    const dataDir = hub.dataDir;
+    await hub.hub.close();
+    t = await startTestHub({
+      dataDir,
+      policies: POLICIES,
+      config: { spawner: { ...hubConfig().spawner, kubernetes: kubernetesConfig({ command: ["sh", "-c", "echo cannot start: broken config >&2; exit 3"] }) } },
+    });
+    expect((await t.api("POST", "users/alice/servers/broken", { token: alice })).status).toBe(202);
+    const last = (await readEvents(t.url, "/hub/api/users/alice/servers/broken/progress", alice, 60_000)).at(-1)!;
+    expect(last).toMatchObject({ failed: true });
+    expect(String(last.message)).toMatch(/exited during its start \(exit code 3\)[\s\S]*cannot start: broken config/);
+    expect(await clusterLeftovers(namespace.core, namespace.name, prefix)).toEqual([]);
+    await t.hub.close();
+    t = await startTestHub({ dataDir, policies: POLICIES, config: hubConfig() });
+  }, 180_000);
+
+  it("passes on the API server's refusal (a quota) and leaves nothing behind", async () => {
+    await namespace.core.createNamespacedResourceQuota({ namespace: namespace.name, body: { metadata: { name: "no-pods" }, spec: { hard: { pods: "0" } } } });
+    try {
+      const res = await t!.api("POST", "users/alice/servers/quota", { token: alice });
+      const last = res.status === 202 ? (await readEvents(t!.url, "/hub/api/users/alice/servers/quota/progress", alice, 60_000)).at(-1)! : { failed: true, message: res.body.message };
+      expect(last).toMatchObject({ failed: true });
+      expect(String(last.message)).toMatch(/the cluster refused the server: .*forbidden: exceeded quota: no-pods/);
+      expect(await clusterLeftovers(namespace.core, namespace.name, prefix)).toEqual([]);
+    } finally {
+      await namespace.core.deleteNamespacedResourceQuota({ name: "no-pods", namespace: namespace.name });
+    }
+  }, 120_000);
+
+  it("reports, after a restart, a pod of its own no server row knows, and leaves it running", async () => {
+    const stray = `${prefix}-nobody--stray`;
+    await namespace.core.createNamespacedPod({
+      namespace: namespace.name,
+      body: {
+        metadata: { name: stray, labels: serverLabels(prefix, { user: "nobody", serverName: "stray" }), annotations: serverAnnotations({ user: "nobody", serverName: "stray" }) },
+        spec: { containers: [{ name: "notebook", image, imagePullPolicy: "IfNotPresent", command: ["sleep", "600"] }], terminationGracePeriodSeconds: 0 },
+      },
+    });
+    const dataDir = t!.dataDir;
+    await t!.hub.close();
+    const logLines: string[] = [];
+    t = await startTestHub({ dataDir, policies: POLICIES, logLines, config: { ...hubConfig(), logging: { level: "warn" } } });
+    const warning = logLines.find((line) => line.includes("runs servers this hub has no record of"));
+    expect(warning).toContain(`pod ${stray}`);
+    expect((await namespace.core.readNamespacedPod({ name: stray, namespace: namespace.name })).metadata?.deletionTimestamp).toBeUndefined();
+    await namespace.core.deleteNamespacedPod({ name: stray, namespace: namespace.name, gracePeriodSeconds: 0 });
+  }, 120_000);
 });
 
 describe("a hub killed and started again", () => {

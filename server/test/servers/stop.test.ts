@@ -1,6 +1,6 @@
 /**
  * What a failed stop leaves behind (issue 10): never a server "stopping" for ever, never silence. runStop() with a
- * real database, route table and key; the spawner is a scripted neighbour (FakeSpawner below), because a local or
+ * real database, route table and key; the spawner is a scripted neighbour (StopScriptedSpawner below), because a local or
  * Docker server that refuses to die cannot be made on demand, and the subject here is the servers module's handling.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -23,7 +23,7 @@ import { applyMigrations } from "../../src/store/migrate.js";
 import { repoRoot } from "../support/paths.js";
 
 /** A spawner whose stop() fails `failures` times (or always), and whose server is `running` afterwards or not. */
-class FakeSpawner {
+class StopScriptedSpawner {
   readonly backend = "fake";
   stops: boolean[] = [];
   constructor(
@@ -80,20 +80,20 @@ beforeEach(async () => {
     retryDelaysMs: [10, 10],
   };
   const user = await db.user.create({ data: { name: "alice" } });
-  const persisted = persistState(new FakeSpawner(0, true) as unknown as Spawner, secrets, "server-token");
+  const persisted = persistState(new StopScriptedSpawner(0, true) as unknown as Spawner, secrets, "server-token");
   const row = await db.server.create({
     data: { userId: user.id, name: "work", status: "stopping", endpoint: "http://127.0.0.1:41234", ...persisted },
   });
   rowId = row.id;
 });
 
-const stop = (spawner: FakeSpawner) =>
+const stop = (spawner: StopScriptedSpawner) =>
   runStop(deps, { user: "alice", serverName: "work", rowId, spawner: spawner as unknown as Spawner, onTicket() {} });
 const row = () => database.prisma.server.findUniqueOrThrow({ where: { id: rowId } });
 
 describe("a stop", () => {
   it("that fails once is tried again, immediately this time, and succeeds", async () => {
-    const spawner = new FakeSpawner(1, false);
+    const spawner = new StopScriptedSpawner(1, false);
     expect(await stop(spawner)).toBe("stopped");
     expect(spawner.stops).toEqual([false, true]);
     expect(await row()).toMatchObject({ status: "stopped", lastError: null, endpoint: null });
@@ -101,7 +101,7 @@ describe("a stop", () => {
   });
 
   it("that keeps failing while the server runs leaves it running and reachable, with the reason, counted", async () => {
-    const spawner = new FakeSpawner(Infinity, true);
+    const spawner = new StopScriptedSpawner(Infinity, true);
     expect(await stop(spawner)).toBe("failed-running");
     expect(spawner.stops).toEqual([false, true, true]);
     const after = await row();
@@ -114,7 +114,7 @@ describe("a stop", () => {
   });
 
   it("that fails after the server ended marks it stopped, with the reason", async () => {
-    expect(await stop(new FakeSpawner(Infinity, false))).toBe("failed-stopped");
+    expect(await stop(new StopScriptedSpawner(Infinity, false))).toBe("failed-stopped");
     expect(await row()).toMatchObject({
       status: "stopped",
       endpoint: null,
@@ -128,7 +128,7 @@ describe("a stop", () => {
 describe("the servers module after a failed stop", () => {
   it("refuses to start a server that is still running, and stops it when asked again", async () => {
     const db = database.prisma;
-    const spawner = new FakeSpawner(3, true); // fails three attempts, then stops
+    const spawner = new StopScriptedSpawner(3, true); // fails three attempts, then stops
     const policy = await PolicyEngine.open(path.join(repoRoot, "policies"), { logger: createLogger("silent") });
     const servers = new Servers({
       db,
@@ -138,6 +138,7 @@ describe("the servers module after a failed stop", () => {
       secrets: deps.secrets,
       logger: createLogger("silent"),
       metrics: createMetrics(async () => ({})),
+      publicUrl: "http://127.0.0.1:8000/",
       startTimeoutMs: 10_000,
       slowSpawnTimeoutMs: 5_000,
       concurrentStops: 4,

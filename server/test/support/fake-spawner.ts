@@ -26,6 +26,9 @@ interface FakeServer {
   log: string[];
 }
 
+/** Every SpawnContext the fake backend was handed, in order (what the hub resolved for each start). */
+export const fakeStarts: SpawnContext[] = [];
+
 /** The fake machine: servers by port, storage by server. */
 const servers = new Map<number, FakeServer>();
 const storage = new Map<string, Map<string, string>>();
@@ -91,6 +94,7 @@ export class FakeSpawner implements Spawner {
   ) {}
 
   async start(ctx: SpawnContext, signal: AbortSignal, onProgress: (p: SpawnProgress) => void): Promise<Endpoint> {
+    fakeStarts.push(structuredClone(ctx));
     if (this.options.outcome === "refuse") throw new SpawnError("backend", "the fake backend refuses to start servers");
     onProgress({ progress: 20, message: "Fake server requested" });
     const { port, server } = await serve(this.identity, ctx, this.options.outcome !== "silent");

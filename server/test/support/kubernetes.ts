@@ -10,7 +10,7 @@
  * - `kubernetesTestFactory()`: the backend as the tests use it (short grace period, pods that never pull).
  * - `clusterLeftovers()`: the pods, claims and Secrets of one hub prefix still in the namespace.
  */
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, Watch, type V1Pod } from "@kubernetes/client-node";
 import { execFile } from "node:child_process";
 import { copyFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,6 +37,13 @@ export function clusterClient(): { kc: KubeConfig; core: CoreV1Api } {
   const kc = new KubeConfig();
   kc.loadFromFile(clusterKubeconfig());
   return { kc, core: kc.makeApiClient(CoreV1Api) };
+}
+
+/** Follows the pods of `namespace` that match `labelSelector`; resolves to the function that stops following. */
+export async function watchPods(namespace: string, labelSelector: string, onEvent: (type: string, pod: V1Pod) => void): Promise<() => void> {
+  const { kc } = clusterClient();
+  const request = await new Watch(kc).watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector }, onEvent, () => undefined);
+  return () => request.abort();
 }
 
 export interface TestNamespace {

@@ -27,6 +27,7 @@ export function contextFor(identity: ServerIdentity, overrides: Partial<SpawnCon
     token: randomBytes(24).toString("hex"),
     limits: { cpu: 1, memoryBytes: 1024 * 2 ** 20, storageBytes: 256 * 2 ** 20 },
     env: {},
+    userOptions: {},
     ...overrides,
   };
 }

@@ -126,6 +126,12 @@ export async function createKubernetesSpawnerFactory(options: KubernetesSpawnerO
       ],
     }),
     watchStats: () => ({ pods: pods.stats, events: events.stats }),
+    requestCounts: () =>
+      Object.entries({ pods: pods.stats, events: events.stats }).flatMap(([resource, stats]) => [
+        { resource, kind: "list", count: stats.lists },
+        { resource, kind: "watch", count: stats.watches },
+        { resource, kind: "stalled watch restart", count: stats.stallRestarts },
+      ]),
     unknownServers: (known) => {
       const keys = new Set(known.map((k) => `${k.user}\0${k.serverName}`));
       return pods
