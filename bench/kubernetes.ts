@@ -3,8 +3,7 @@
  * its own process (the CLI) with `spawner.backend: kubernetes`, servers running the stand-in server
  * (bench/stand-in-server.py with the test image's Python): what is measured is the hub, not Jupyter.
  *
- *   scripts/test-cluster.sh up && cd server && GANYMEDE_TEST_KUBECONFIG=../.data/k8s/admin.kubeconfig \
- *     node --import tsx ../bench/kubernetes.ts; cd .. && scripts/test-cluster.sh down
+ *   bench/run.sh kubernetes       (starts the test cluster, runs this from server/, stops the cluster)
  *
  * - Spawn overhead: POST …/server → the progress stream's `ready`, minus the pod's own start (the bench's own watch
  *   sees the pod created, then its container running: both with millisecond times, unlike events' timestamps).

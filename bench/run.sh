@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ganymede vs JupyterHub 5 + configurable-http-proxy, in one run (see docs/benchmarks.md); `bench/run.sh isolation`
-# compares spawns with and without user isolation instead, `bench/run.sh stops` stopping thousands of servers at once.
+# compares spawns with and without user isolation instead, `bench/run.sh stops` stopping thousands of servers at once,
+# `bench/run.sh kubernetes` the Kubernetes backend on the test cluster (scripts/test-cluster.sh, started and stopped).
 # Run by hand, not in CI: it takes ~15 minutes on 2 cores (`stops`: up to an hour), starts a few hundred Jupyter
 # servers and rewrites the results block of docs/benchmarks.md (`isolation` and `stops` print theirs).
 # Everything it installs goes to bench/.cache/ (git-ignored); every process it starts is stopped at the end.
@@ -50,6 +51,15 @@ if [[ "${1:-}" == isolation ]]; then
       pnpm --filter @ganymede/server run generate >/dev/null && pnpm --filter @ganymede/server run build >/dev/null)
   fi
   BENCH_BASELINE=$PWD/$baseline exec node bench/isolation.mjs
+fi
+
+# `bench/run.sh kubernetes`: spawn overhead, watch requests and memory with 100 pods (bench/kubernetes.ts).
+if [[ "${1:-}" == kubernetes ]]; then
+  trap 'scripts/test-cluster.sh down' EXIT
+  scripts/test-cluster.sh up
+  cd server
+  GANYMEDE_TEST_KUBECONFIG=$PWD/../.data/k8s/admin.kubeconfig node --import tsx ../bench/kubernetes.ts
+  exit
 fi
 
 # `bench/run.sh stops`: stopping thousands of servers at once, both hubs with a stand-in server (bench/stops.mjs).

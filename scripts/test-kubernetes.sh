@@ -10,5 +10,4 @@ scripts/test-cluster.sh up
 export GANYMEDE_TEST_KUBECONFIG GANYMEDE_K8S_BIN
 GANYMEDE_TEST_KUBECONFIG=$(scripts/test-cluster.sh env | sed -n 's/^KUBECONFIG=//p')
 GANYMEDE_K8S_BIN=$(scripts/test-cluster.sh env | sed -n 's/^GANYMEDE_K8S_BIN=//p')
-cd server
-pnpm exec vitest run --config vitest.kubernetes.config.ts "$@"
+(cd server && pnpm exec vitest run --config vitest.kubernetes.config.ts "$@")

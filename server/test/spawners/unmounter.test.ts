@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { mountAt } from "../../src/spawners/host-storage/mounts.js";
+import { isMountPoint, mountAt, mountedDevice } from "../../src/spawners/host-storage/mounts.js";
+import { mountVolume, prepareVolume, unmountVolume } from "../../src/spawners/host-storage/volume.js";
 import { Unmounter } from "../../src/spawners/host-storage/unmounter.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "ganymede-unmounter-"));
@@ -47,5 +48,21 @@ describe("Unmounter", () => {
     helper.kill();
     await new Promise((r) => setTimeout(r, 200));
     expect(await unmounter.unmount(dir)).toEqual({ ok: true, message: "" });
+  });
+});
+
+describe("looking at one mount point without the mount table", () => {
+  it("agrees with /proc/self/mountinfo for a loop volume: mounted, its device, and unmounted", async () => {
+    const image = path.join(root, "volume.img");
+    const dir = path.join(root, "loop");
+    await prepareVolume(image, 16 * 2 ** 20);
+    const device = await mountVolume(image, dir, true);
+    expect(await isMountPoint(dir)).toBe(true);
+    expect(await mountedDevice(dir)).toBe(device);
+    expect((await mountAt(dir))?.source).toBe(device);
+    expect(await unmountVolume(dir)).toBe(device);
+    expect(await isMountPoint(dir)).toBe(false);
+    expect(await mountedDevice(dir)).toBeUndefined();
+    expect(await isMountPoint(path.join(root, "missing"))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 /** The mount table of the hub's mount namespace, from /proc/self/mountinfo. */
-import { readFile } from "node:fs/promises";
+import { readFile, readlink, stat } from "node:fs/promises";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { coalesce } from "../../lib/coalesce.js";
 
 export interface MountEntry {
@@ -58,4 +59,33 @@ export async function mountAt(dir: string): Promise<MountEntry | undefined> {
 /** Mounts at or below `dir`. */
 export async function mountsUnder(dir: string): Promise<MountEntry[]> {
   return (await readMounts()).filter((m) => m.mountPoint === dir || m.mountPoint.startsWith(dir + "/"));
+}
+
+/**
+ * Whether a filesystem other than its parent's is mounted at `dir`: two stats, not a read of the mount table, which
+ * holds thousands of entries with hundreds of servers and was read (and thrown away) at every look at a server's
+ * storage usage. Right for the volumes the hub mounts (each its own device); a bind mount of the same filesystem
+ * would not count.
+ */
+export async function isMountPoint(dir: string): Promise<boolean> {
+  try {
+    const [own, parent] = await Promise.all([stat(dir), stat(path.dirname(dir))]);
+    return own.dev !== parent.dev;
+  } catch {
+    return false;
+  }
+}
+
+/** The block device mounted at `dir` ("/dev/loop3"), from its device number in sysfs; undefined when none is. */
+export async function mountedDevice(dir: string): Promise<string | undefined> {
+  if (!(await isMountPoint(dir))) return undefined;
+  const dev = (await stat(dir)).dev;
+  // Linux's dev_t: the minor's low 8 bits, then 12 bits of major, then the minor's high bits.
+  const major = Math.floor(dev / 256) & 0xfff;
+  const minor = (dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00);
+  try {
+    return `/dev/${path.basename(await readlink(`/sys/dev/block/${major}:${minor}`))}`;
+  } catch {
+    return undefined;
+  }
 }

@@ -10,7 +10,7 @@ import type { LimitEnforcement } from "../types.js";
 import type { ServerLayout } from "./layout.js";
 import { z } from "zod";
 import { directoryUsage } from "./usage.js";
-import { mountAt } from "./mounts.js";
+import { isMountPoint } from "./mounts.js";
 import { formatSize, mountVolume, mountedUsage, prepareVolume, unmountVolume } from "./volume.js";
 
 export type StorageMode = "auto" | "loop" | "directory";
@@ -135,7 +135,7 @@ export async function prepareStorage(
  */
 export async function releaseStorage(state: StorageState, layout: ServerLayout): Promise<string | undefined> {
   if (state.kind !== "loop") return undefined;
-  if (await mountAt(state.mountPoint)) {
+  if (await isMountPoint(state.mountPoint)) {
     const bytes = await mountedUsage(state.mountPoint);
     await writeFile(layout.usageFile, JSON.stringify({ bytes, measuredAt: new Date().toISOString() }), { mode: 0o600 });
   }
@@ -144,7 +144,7 @@ export async function releaseStorage(state: StorageState, layout: ServerLayout):
 
 /** Bytes used: statfs of the mounted volume, the usage noted at unmount, or a walk of the plain directory. */
 export async function storageUsage(layout: ServerLayout): Promise<number | undefined> {
-  if (await mountAt(layout.workdir)) return mountedUsage(layout.workdir);
+  if (await isMountPoint(layout.workdir)) return mountedUsage(layout.workdir);
   if (existsSync(layout.image)) {
     try {
       const { bytes } = JSON.parse(await readFile(layout.usageFile, "utf8")) as { bytes?: unknown };

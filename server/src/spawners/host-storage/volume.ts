@@ -11,7 +11,7 @@ import { chmod, mkdir, readdir, readFile, realpath, rm, rmdir, stat, statfs, tru
 import path from "node:path";
 import { promisify } from "node:util";
 import { mapLimit } from "../../lib/map-limit.js";
-import { mountAt } from "./mounts.js";
+import { mountAt, mountedDevice } from "./mounts.js";
 import { Unmounter } from "./unmounter.js";
 
 const run = promisify(execFile);
@@ -171,9 +171,9 @@ export async function unmountVolume(mountPoint: string): Promise<string | undefi
   let device: string | undefined;
   let complaint = "";
   for (let attempt = 0; ; attempt++) {
-    const mounted = await mountAt(mountPoint);
+    const mounted = await mountedDevice(mountPoint);
     if (!mounted) return device;
-    device ??= mounted.source;
+    device ??= mounted;
     if (attempt > 20) throw new Error(`cannot unmount ${mountPoint}: ${complaint || "still mounted"}`);
     // Processes that just died may hold the filesystem for a moment.
     if (attempt > 0) await new Promise((r) => setTimeout(r, 100));

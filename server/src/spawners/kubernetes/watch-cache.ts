@@ -26,6 +26,11 @@ export interface WatchCacheOptions<T extends KubernetesObject> {
   logger: SpawnerLogger;
   /** Keep objects (pods) for reads, or only pass them on (events). */
   keep: boolean;
+  /**
+   * The API server ends each watch after this long (its timeoutSeconds) and the cache resumes from where it was, as
+   * KubeSpawner's reflector does: a connection never lives long enough to go stale unnoticed. Default 5 minutes.
+   */
+  watchSeconds?: number;
 }
 
 export interface WatchStats {
@@ -119,13 +124,14 @@ export class WatchCache<T extends KubernetesObject> {
     if (this.closed) return;
     this.stats.watches++;
     let ended = false;
-    const end = (relist: boolean) => {
+    /** What comes next: a list (the resourceVersion is no good any more) or a watch from where this one was. */
+    const end = (relist: boolean, delayMs = 1000) => {
       if (ended) return;
       ended = true;
       this.current = undefined;
-      this.retry(() => (relist ? this.relist() : this.watchFrom()));
+      this.retry(() => (relist ? this.relist() : this.watchFrom()), delayMs);
     };
-    const query: Record<string, string | boolean> = { allowWatchBookmarks: true };
+    const query: Record<string, string | boolean | number> = { allowWatchBookmarks: true, timeoutSeconds: this.o.watchSeconds ?? 300 };
     if (this.resourceVersion) query.resourceVersion = this.resourceVersion;
     if (this.o.labelSelector) query.labelSelector = this.o.labelSelector;
     if (this.o.fieldSelector) query.fieldSelector = this.o.fieldSelector;
@@ -152,7 +158,8 @@ export class WatchCache<T extends KubernetesObject> {
             this.o.logger.warn({ what: this.o.what }, "watch stalled (nothing heard, not even a bookmark); restarting it");
           } else if (err) this.o.logger.debug({ what: this.o.what, err: String(err) }, "watch ended");
           // Refused outright (an HTTP status instead of a stream): list again rather than retry the same request.
-          end(typeof (err as { statusCode?: unknown } | null)?.statusCode === "number");
+          // Ended by the API server at timeoutSeconds (no error): the next watch goes at once.
+          end(typeof (err as { statusCode?: unknown } | null)?.statusCode === "number", err ? 1000 : 0);
         },
       );
     } catch (err) {
@@ -161,10 +168,10 @@ export class WatchCache<T extends KubernetesObject> {
     }
   }
 
-  private retry(next: () => Promise<void>): void {
+  private retry(next: () => Promise<void>, delayMs = 1000): void {
     if (this.closed) return;
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void next(), 1000);
+    this.retryTimer = setTimeout(() => void next(), delayMs);
     this.retryTimer.unref();
   }
 }
