@@ -18,10 +18,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { issueToken } from "../server/src/auth/tokens.js";
 import { hubSelector } from "../server/src/spawners/kubernetes/naming.js";
-import { openDatabase } from "../server/src/store/database.js";
-import { makeDataDir, readEvents, request, spawnHubProcess, waitForHealth } from "../server/test/support/hub.js";
+import { adminTokenOf, makeDataDir, readEvents, request, spawnHubProcess, waitForHealth } from "../server/test/support/hub.js";
 import { clusterClient, clusterKubeconfig, clusterServerImage, watchPods } from "../server/test/support/kubernetes.js";
 import { standInServer } from "../server/test/support/paths.js";
 import { freePort } from "../server/test/support/service-process.js";
@@ -93,10 +91,7 @@ async function main() {
   const rows: string[][] = [];
   try {
     await waitForHealth(base, 60_000);
-    const db = await openDatabase(`file:${path.join(dataDir, "ganymede.sqlite")}`);
-    const admin = await db.prisma.user.findUniqueOrThrow({ where: { name: "admin" } });
-    const token = (await issueToken(db.prisma, admin.id)).token;
-    await db.close();
+    const token = await adminTokenOf(dataDir);
     const users = Array.from({ length: SERVERS }, (_, i) => `kb${String(i).padStart(3, "0")}`);
     if ((await request(base, "POST", "users", { token, body: { usernames: users } })).status !== 201) throw new Error("could not create the users");
 

@@ -11,10 +11,8 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { issueToken } from "../../src/auth/tokens.js";
 import { hubSelector, serverAnnotations, serverLabels } from "../../src/spawners/kubernetes/naming.js";
-import { openDatabase } from "../../src/store/database.js";
-import { makeDataDir, readEvents, spawnHubProcess, startTestHub, waitFor, waitForHealth, type TestHub } from "../support/hub.js";
+import { adminTokenOf, makeDataDir, readEvents, spawnHubProcess, startTestHub, waitFor, waitForHealth, type TestHub } from "../support/hub.js";
 import { execute, startKernel } from "../support/kernel.js";
 import { clusterKubeconfig, clusterLeftovers, clusterServerImage, testNamespace, type TestNamespace } from "../support/kubernetes.js";
 import { freePort } from "../support/service-process.js";
@@ -274,10 +272,7 @@ describe("a hub killed and started again", () => {
     let hub = spawnHubProcess(configFile);
     try {
       await waitForHealth(base, 60_000);
-      const db = await openDatabase(`file:${path.join(dataDir, "ganymede.sqlite")}`);
-      const admin = await db.prisma.user.findUniqueOrThrow({ where: { name: "admin" } });
-      const token = (await issueToken(db.prisma, admin.id)).token;
-      await db.close();
+      const token = await adminTokenOf(dataDir);
       expect((await fetch(`${base}/hub/api/users/admin/servers/kept`, { method: "POST", headers: { authorization: `token ${token}` } })).status).toBe(202);
       expect((await readEvents(base, "/hub/api/users/admin/servers/kept/progress", token, 120_000)).at(-1)).toMatchObject({ ready: true });
       const podBefore = (await namespace.core.readNamespacedPod({ name: `${prefix}k-admin--kept`, namespace: namespace.name })).metadata?.uid;

@@ -12,6 +12,7 @@ import { startHub, type RunningHub } from "../../src/hub/start.js";
 import { defaultRunRoot } from "../../src/spawners/local/index.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { issueToken } from "../../src/auth/tokens.js";
+import { openDatabase } from "../../src/store/database.js";
 import type { SpawnerFactory } from "../../src/spawners/types.js";
 import { jupyterCommand, repoRoot } from "./paths.js";
 
@@ -231,6 +232,17 @@ export function writeHubConfigFile(dataDir: string, baseUrl: string, local: Reco
     }),
   );
   return file;
+}
+
+/** An API token of the bootstrap administrator of a hub process running on `dataDir` (its SQLite database). */
+export async function adminTokenOf(dataDir: string): Promise<string> {
+  const db = await openDatabase(`file:${path.join(dataDir, "ganymede.sqlite")}`);
+  try {
+    const admin = await db.prisma.user.findUniqueOrThrow({ where: { name: "admin" } });
+    return (await issueToken(db.prisma, admin.id)).token;
+  } finally {
+    await db.close();
+  }
 }
 
 /** Waits until the hub at `baseUrl` answers /hub/health. */

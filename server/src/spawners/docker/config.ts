@@ -1,13 +1,6 @@
 /** The `spawner.docker` section: servers as containers of a Docker engine. */
 import { z } from "zod";
-
-/** A container's uid or gid: any id the kernel takes, except root's. */
-const nonRootId = (what: string) =>
-  z
-    .number()
-    .int()
-    .min(1, { error: `${what} must be at least 1 (0 is root's, and servers never run as root)` })
-    .max(2 ** 31 - 2);
+import { imageServerFields, nonRootId } from "../image-server-config.js";
 
 export const dockerSpawnerConfig = z
   .object({
@@ -20,18 +13,7 @@ export const dockerSpawnerConfig = z
       .min(1)
       .optional()
       .describe("The image of servers not launched from a Binder build (required with backend: docker). It runs as a non-root user with `jupyter` on PATH; a missing image is pulled."),
-    command: z
-      .array(z.string())
-      .min(1)
-      .default(["jupyter", "lab"])
-      .describe("The Jupyter command inside the image (argv); the hub appends its own --ServerApp options."),
-    args: z.array(z.string()).default([]).describe("Extra arguments appended after the hub's options."),
-    env: z.record(z.string(), z.string()).default({}).describe("Extra environment for every server."),
-    homeDir: z
-      .string()
-      .regex(/^\//, { error: "must be an absolute path" })
-      .default("/home/jovyan")
-      .describe("Where the server's volume is mounted in the container: its working directory, $HOME and Jupyter's root."),
+    ...imageServerFields,
     network: z
       .string()
       .min(1)

@@ -1,14 +1,7 @@
 /** The `spawner.kubernetes` section: servers as pods, their storage as PersistentVolumeClaims. */
 import { z } from "zod";
+import { imageServerFields, nonRootId } from "../image-server-config.js";
 import { durationSchema } from "../../lib/units.js";
-
-/** A uid or gid other than root's. */
-const nonRootId = (what: string) =>
-  z
-    .number()
-    .int()
-    .min(1, { error: `${what} must be at least 1 (0 is root's, and servers never run as root)` })
-    .max(2 ** 31 - 2);
 
 /** A Kubernetes object name part: lowercase letters, digits and dashes (RFC 1123 label). */
 const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, { error: "must be lowercase letters, digits and '-', at most 32 characters" });
@@ -33,18 +26,7 @@ export const kubernetesSpawnerConfig = z
       .enum(["IfNotPresent", "Always", "Never"])
       .default("IfNotPresent")
       .describe("When the node pulls the image (Kubernetes' imagePullPolicy)."),
-    command: z
-      .array(z.string())
-      .min(1)
-      .default(["jupyter", "lab"])
-      .describe("The Jupyter command inside the image (argv); the hub appends its own --ServerApp options."),
-    args: z.array(z.string()).default([]).describe("Extra arguments appended after the hub's options."),
-    env: z.record(z.string(), z.string()).default({}).describe("Extra environment for every server."),
-    homeDir: z
-      .string()
-      .regex(/^\//, { error: "must be an absolute path" })
-      .default("/home/jovyan")
-      .describe("Where the server's claim is mounted in the pod: its working directory, $HOME and Jupyter's root."),
+    ...imageServerFields,
     namePrefix: dnsLabel
       .default("ganymede")
       .describe("Pods, claims and secrets are named <prefix>-<user>[--<server>] and labelled with it; hubs sharing a namespace need different prefixes."),

@@ -22,7 +22,7 @@ import type { KubernetesSpawnerConfig } from "./config.js";
 import { KubernetesSpawner, type KubernetesShared } from "./kubernetes-spawner.js";
 import { hubConfigMapManifest } from "./manifests.js";
 import { hubLabels, hubSelector, identityOf } from "./naming.js";
-import { WatchCache, type WatchStats } from "./watch-cache.js";
+import { WatchCache } from "./watch-cache.js";
 
 export { KubernetesSpawner } from "./kubernetes-spawner.js";
 
@@ -34,8 +34,6 @@ export interface KubernetesSpawnerOptions extends KubernetesSpawnerConfig {
 
 export interface KubernetesSpawnerFactory extends SpawnerFactory {
   readonly namespace: string;
-  /** Requests made by the shared watches so far (lists, watches, restarts after a stall). */
-  watchStats(): { pods: WatchStats; events: WatchStats };
   unknownServers(known: ServerIdentity[]): string[];
   close(): void;
 }
@@ -125,7 +123,6 @@ export async function createKubernetesSpawnerFactory(options: KubernetesSpawnerO
         "Pods accept connections from anywhere in the cluster unless a NetworkPolicy restricts them: allow ingress to servers' pods from the hub only.",
       ],
     }),
-    watchStats: () => ({ pods: pods.stats, events: events.stats }),
     requestCounts: () =>
       Object.entries({ pods: pods.stats, events: events.stats }).flatMap(([resource, stats]) => [
         { resource, kind: "list", count: stats.lists },
