@@ -144,24 +144,27 @@ describe("refusals and failures, in the cluster's words, leaving nothing behind"
   it("refuses a sixth named server before any object is made", async () => {
     const hub = t!;
     const bob = await hub.addUser("bob");
-    // Five named servers exist (made, then stopped: a stopped server still counts).
-    for (const name of ["s1", "s2", "s3", "s4", "s5"]) {
-      expect((await hub.api("POST", `users/bob/servers/${name}`, { token: bob })).status).toBe(202);
-    }
-    for (const name of ["s1", "s2", "s3", "s4", "s5"]) {
-      expect((await readEvents(hub.url, `/hub/api/users/bob/servers/${name}/progress`, bob, 120_000)).at(-1)).toMatchObject({ ready: true });
-      await hub.api("DELETE", `users/bob/servers/${name}`, { token: bob });
-    }
-    await waitFor(async () => (await pods()).length === 0, 60_000);
-    const before = await clusterLeftovers(namespace.core, namespace.name, prefix);
+    const names = ["s1", "s2", "s3", "s4", "s5"];
+    const claimsOnly = names.map((name) => `claim ${prefix}-bob--${name}`);
+    try {
+      // Five named servers exist (made, then stopped: a stopped server still counts).
+      for (const name of names) expect((await hub.api("POST", `users/bob/servers/${name}`, { token: bob })).status).toBe(202);
+      for (const name of names) {
+        expect((await readEvents(hub.url, `/hub/api/users/bob/servers/${name}/progress`, bob, 120_000)).at(-1)).toMatchObject({ ready: true });
+        await hub.api("DELETE", `users/bob/servers/${name}`, { token: bob });
+      }
+      // Stopped for good: pods and Secrets gone, the claims kept.
+      await waitFor(async () => JSON.stringify(await clusterLeftovers(namespace.core, namespace.name, prefix)) === JSON.stringify(claimsOnly), 60_000);
 
-    const sixth = await hub.api("POST", "users/bob/servers/s6", { token: bob });
-    expect(sixth.status).toBe(400);
-    expect(sixth.body).toMatchObject({ error: "policy_denied" });
-    expect(sixth.body.message).toMatch(/bob already has 5 named servers \(s1, s2, s3, s4, s5\); policy `default` allows 5/);
-    expect(await clusterLeftovers(namespace.core, namespace.name, prefix)).toEqual(before);
-    for (const name of ["s1", "s2", "s3", "s4", "s5"]) await hub.api("DELETE", `users/bob/servers/${name}`, { token: bob, body: { remove: true } });
-    await waitFor(async () => (await clusterLeftovers(namespace.core, namespace.name, prefix)).length === 0, 60_000);
+      const sixth = await hub.api("POST", "users/bob/servers/s6", { token: bob });
+      expect(sixth.status).toBe(400);
+      expect(sixth.body).toMatchObject({ error: "policy_denied" });
+      expect(sixth.body.message).toMatch(/bob already has 5 named servers \(s1, s2, s3, s4, s5\); policy `default` allows 5/);
+      expect(await clusterLeftovers(namespace.core, namespace.name, prefix)).toEqual(claimsOnly);
+    } finally {
+      for (const name of names) await hub.api("DELETE", `users/bob/servers/${name}`, { token: bob, body: { remove: true } });
+      await waitFor(async () => (await clusterLeftovers(namespace.core, namespace.name, prefix)).length === 0, 60_000);
+    }
   }, 600_000);
 
   it("fails a pod no node can take with the scheduler's message when the start times out", async () => {
