@@ -20,7 +20,7 @@ import { resolveLaunch } from "./launch.js";
 import { backendStateOf, binderOriginOf, parseJsonObject, persistState, restoreSpawner, tokenOf, type PersistedServer } from "./persisted-state.js";
 import { ProgressLog } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
-import { runSpawn, type RouteSink, type SpawnMetrics } from "./spawn.js";
+import { runSpawn, type RouteSink, type SpawnJob, type SpawnMetrics } from "./spawn.js";
 import { runStop, type StopMetrics } from "./stop.js";
 import { BINDER_OPTION, type BinderOrigin, type EffectiveLimits, type PolicyUser, type ServerPolicy, type ServerStatus, type ServerView } from "./types.js";
 
@@ -154,14 +154,13 @@ export class Servers {
     const spawner = restored ?? this.spawnerFor(user.name, serverName, row);
     const runtime: Runtime = { spawner, pending: "spawn", progress: new ProgressLog(), abort, limits };
     this.runtimes.set(key, runtime);
-    const job = {
+    const job: SpawnJob = {
       user: user.name,
       serverName,
       rowId: row.id,
       created,
       spawner: runtime.spawner,
       progress: runtime.progress,
-      limits,
       launch,
       signal: abort.signal,
     };

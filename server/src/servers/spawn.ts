@@ -15,7 +15,6 @@ import { describeServer, serverBaseUrl } from "./naming.js";
 import { persistState } from "./persisted-state.js";
 import type { ProgressLog } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
-import type { EffectiveLimits } from "./types.js";
 
 export interface RouteSink {
   add(route: { user: string; serverName: string; target: string; token: string }): void;
@@ -44,7 +43,6 @@ export interface SpawnJob {
   created: boolean;
   spawner: Spawner;
   progress: ProgressLog;
-  limits: EffectiveLimits;
   /** What the server is started with (servers/launch.ts), handed to the backend as it is. */
   launch: LaunchSpec;
   /** Aborted by a stop request while starting. */

@@ -73,12 +73,7 @@ export const SPAWNER_BACKENDS = {
     runsImages: true,
     requirements: (section) => (section.image ? [] : [["image", "backend: kubernetes needs spawner.kubernetes.image (the image of servers)"]]),
     load: async (section, s) =>
-      (await import("./kubernetes/index.js")).createKubernetesSpawnerFactory({
-        ...section,
-        stopGraceMs: s.stopGraceMs,
-        pidsLimit: s.pidsLimit,
-        logger: s.logger,
-      }),
+      (await import("./kubernetes/index.js")).createKubernetesSpawnerFactory({ ...section, stopGraceMs: s.stopGraceMs, logger: s.logger }),
   }),
 };
 

@@ -146,7 +146,6 @@ export function kubernetesTestOptions(t: { namespace: string; image: string; pre
     command: ["jupyter", "server"],
     namePrefix: t.prefix,
     stopGraceMs: 2000,
-    pidsLimit: 1024,
     ...overrides,
   };
 }

@@ -28,12 +28,10 @@ export { KubernetesSpawner } from "./kubernetes-spawner.js";
 
 export interface KubernetesSpawnerOptions extends KubernetesSpawnerConfig {
   stopGraceMs: number;
-  pidsLimit: number;
   logger?: SpawnerLogger;
 }
 
 export interface KubernetesSpawnerFactory extends SpawnerFactory {
-  readonly namespace: string;
   unknownServers(known: ServerIdentity[]): string[];
   close(): void;
 }
@@ -86,35 +84,18 @@ export async function createKubernetesSpawnerFactory(options: KubernetesSpawnerO
   log.info({ namespace, pods: pods.all().length }, "kubernetes backend ready");
 
   const shared: KubernetesShared = {
+    ...options,
     core,
     namespace,
     pods,
     events,
-    image: options.image,
-    imagePullPolicy: options.imagePullPolicy,
-    command: options.command,
-    args: options.args,
-    env: options.env,
-    homeDir: options.homeDir,
-    namePrefix: options.namePrefix,
-    storageClass: options.storageClass,
-    storageAccessMode: options.storageAccessMode,
-    uid: options.uid,
-    gid: options.gid,
-    nodeSelector: options.nodeSelector,
-    tolerations: options.tolerations,
-    priorityClassName: options.priorityClassName,
-    extraVolumes: options.extraVolumes,
-    extraVolumeMounts: options.extraVolumeMounts,
     terminationGraceSeconds: Math.ceil((options.terminationGracePeriod ?? options.stopGraceMs) / 1000),
-    pidsLimit: options.pidsLimit,
     hubConfigMap,
     log,
   };
 
   return {
     backend: "kubernetes",
-    namespace,
     create: (identity) => new KubernetesSpawner(shared, identity),
     isolation: (): IsolationReport => ({
       separated: true,

@@ -23,32 +23,17 @@ import { claimManifest, CONTAINER, podManifest, tokenSecretManifest, type Object
 import { serverAnnotations, serverLabels, serverObjectName } from "./naming.js";
 import { describePodProblem, podEndpoint, podExit, type PodProblem } from "./pod-status.js";
 import { kubernetesStateSchema, type KubernetesState } from "./state.js";
+import type { KubernetesSpawnerConfig } from "./config.js";
 import type { WatchCache } from "./watch-cache.js";
 
-/** What every spawner of one factory shares: the API client, the watches, resolved options. */
-export interface KubernetesShared {
+/** What every spawner of one factory shares: its configuration section, the API client, the watches. */
+export interface KubernetesShared extends KubernetesSpawnerConfig {
   core: CoreV1Api;
+  /** The namespace resolved from the configuration, the pod's own or the kubeconfig's. */
   namespace: string;
   pods: WatchCache<V1Pod>;
   events: WatchCache<CoreV1Event>;
-  image: string | undefined;
-  imagePullPolicy: "IfNotPresent" | "Always" | "Never";
-  command: string[];
-  args: string[];
-  env: Record<string, string>;
-  homeDir: string;
-  namePrefix: string;
-  storageClass?: string;
-  storageAccessMode: string;
-  uid: number;
-  gid: number;
-  nodeSelector: Record<string, string>;
-  tolerations: Array<Record<string, unknown>>;
-  priorityClassName?: string;
-  extraVolumes: Array<Record<string, unknown>>;
-  extraVolumeMounts: Array<Record<string, unknown>>;
   terminationGraceSeconds: number;
-  pidsLimit: number;
   hubConfigMap: string;
   log: SpawnerLogger;
 }
