@@ -1,9 +1,9 @@
 /**
  * What the Kubernetes backends (servers as pods, builds as pods) share of @kubernetes/client-node: the cluster's
  * client from a kubeconfig or the pod's service account, the namespace they work in, and the client's errors as
- * values (the HTTP status, the API server's message, "not found" as undefined).
+ * values (the HTTP status, the API server's message, "not found" as undefined), and a container that cannot start.
  */
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 
 export interface ClusterSettings {
@@ -64,4 +64,42 @@ export async function ignoreNotFound<T>(call: Promise<T>): Promise<T | undefined
     if (apiStatus(err) === 404) return undefined;
     throw err;
   }
+}
+
+/** Waiting reasons of a container that does not start however long one waits (bar the kubelet's own retries). */
+const STUCK_REASONS = new Set([
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "InvalidImageName",
+  "ErrImageNeverPull",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+  "CrashLoopBackOff",
+]);
+
+const PULL_REASONS = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"]);
+
+/**
+ * The kubelet's own transient failures under a stuck reason: its watch of the pod's Secret or ConfigMap had not
+ * synced in time (a busy API server). The kubelet retries them and the container then starts.
+ */
+const RETRIED_MESSAGE = /failed to sync (secret|configmap) cache/i;
+
+export interface StuckContainer {
+  reason: string;
+  /** The kubelet's words, or a stand-in when it gave none. */
+  message: string;
+  /** The image could not be pulled (rather than the container created or run). */
+  pull: boolean;
+  /** The kubelet retries this one by itself: wait, and report it only if the wait runs out. */
+  retrying: boolean;
+}
+
+/** Why the pod's named container is stuck waiting, when it is. */
+export function stuckContainer(pod: V1Pod, container: string): StuckContainer | undefined {
+  const waiting = pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.waiting;
+  if (!waiting?.reason || !STUCK_REASONS.has(waiting.reason)) return undefined;
+  const message = waiting.message ?? "no details from the cluster";
+  return { reason: waiting.reason, message, pull: PULL_REASONS.has(waiting.reason), retrying: RETRIED_MESSAGE.test(message) };
 }

@@ -147,6 +147,16 @@ describe("reading a pod's status", () => {
     expect(describePodProblem(withContainer({ waiting: { reason: "ContainerCreating" } }))).toBeUndefined();
   });
 
+  it("waits through the kubelet's own retried failures (a Secret's cache not synced yet) but not a refused configuration", () => {
+    const unsynced = withContainer({ waiting: { reason: "CreateContainerConfigError", message: "failed to sync secret cache: timed out waiting for the condition" } });
+    expect(describePodProblem(unsynced)).toEqual({
+      fatal: false,
+      message: "the kubelet is retrying (CreateContainerConfigError): failed to sync secret cache: timed out waiting for the condition",
+    });
+    const root = withContainer({ waiting: { reason: "CreateContainerConfigError", message: "container has runAsNonRoot and image will run as root" } });
+    expect(describePodProblem(root)).toMatchObject({ fatal: true });
+  });
+
   it("reports an unscheduled pod with the scheduler's message, without giving up", () => {
     const pod = { status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 Insufficient cpu." }] } } as V1Pod;
     expect(describePodProblem(pod)).toEqual({ fatal: false, message: "no node can take it: 0/1 nodes are available: 1 Insufficient cpu." });

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { apiMessage, apiStatus, ignoreNotFound, loadKubeConfig, resolveNamespace, type ClusterSettings } from "../../engines/kubernetes.js";
+import { apiMessage, apiStatus, ignoreNotFound, loadKubeConfig, resolveNamespace, stuckContainer, type ClusterSettings } from "../../engines/kubernetes.js";
 import type { Logger } from "../../lib/logger.js";
 import type { BuildBackend, BuildJob } from "./backend.js";
 import { writeGeneratedFiles } from "./build-context.js";
@@ -144,16 +144,15 @@ export class KubernetesBuildBackend implements BuildBackend {
     for (;;) {
       if (signal.aborted) throw abortReason(signal);
       const pod = await ignoreNotFound(this.core.readNamespacedPod({ name, namespace: this.namespace }));
-      const waiting = pod?.status?.containerStatuses?.[0]?.state?.waiting;
-      if (waiting?.reason && /ErrImage|ImagePull|InvalidImageName|CreateContainer/.test(waiting.reason)) {
-        throw new BuildFailedError("backend", `The build pod could not start (${waiting.reason}): ${waiting.message ?? ""}`);
-      }
+      const stuck = pod && stuckContainer(pod, BUILD_CONTAINER);
+      if (stuck && !stuck.retrying) throw new BuildFailedError("backend", `The build pod could not start (${stuck.reason}): ${stuck.message}`);
       if (!pod || pod.status?.phase === "Failed" || pod.status?.phase === "Succeeded") {
         throw new BuildFailedError("backend", `The build pod ${name} ended before BuildKit was ready`);
       }
       if (pod.status?.phase === "Running" && (await this.buildctl(["--addr", this.address(name), "debug", "workers"], signal).then((r) => r.code === 0))) return;
       if (Date.now() > deadline) {
-        throw new BuildFailedError("backend", `BuildKit was not ready in pod ${name} after ${Math.round(this.o.startTimeoutMs / 1000)} s`);
+        const still = stuck ? ` (the kubelet still retrying ${stuck.reason}: ${stuck.message})` : "";
+        throw new BuildFailedError("backend", `BuildKit was not ready in pod ${name} after ${Math.round(this.o.startTimeoutMs / 1000)} s${still}`);
       }
       await new Promise((r) => setTimeout(r, 500));
     }

@@ -3,6 +3,7 @@
  * words, and whether waiting longer can help. Pure functions of the pod object (unit-tested with recorded statuses).
  */
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import { stuckContainer } from "../../engines/kubernetes.js";
 import { CONTAINER } from "./manifests.js";
 
 export interface PodProblem {
@@ -13,30 +14,17 @@ export interface PodProblem {
   message: string;
 }
 
-/** Waiting reasons of a container that will not start however long one waits. */
-const FATAL_WAITING = new Set([
-  "ErrImagePull",
-  "ImagePullBackOff",
-  "InvalidImageName",
-  "ErrImageNeverPull",
-  "CreateContainerConfigError",
-  "CreateContainerError",
-  "RunContainerError",
-  "CrashLoopBackOff",
-]);
-
-const PULL_FAILURES = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"]);
-
 function serverContainer(pod: V1Pod): V1ContainerStatus | undefined {
   return pod.status?.containerStatuses?.find((c) => c.name === CONTAINER);
 }
 
 export function describePodProblem(pod: V1Pod): PodProblem | undefined {
   const container = serverContainer(pod);
-  const waiting = container?.state?.waiting;
-  if (waiting?.reason && FATAL_WAITING.has(waiting.reason)) {
-    const what = PULL_FAILURES.has(waiting.reason) ? `The image ${container?.image ?? ""} could not be pulled` : "The server's container could not be started";
-    return { fatal: true, message: `${what} (${waiting.reason}): ${waiting.message ?? "no details from the cluster"}` };
+  const stuck = stuckContainer(pod, CONTAINER);
+  if (stuck?.retrying) return { fatal: false, message: `the kubelet is retrying (${stuck.reason}): ${stuck.message}` };
+  if (stuck) {
+    const what = stuck.pull ? `The image ${container?.image ?? ""} could not be pulled` : "The server's container could not be started";
+    return { fatal: true, message: `${what} (${stuck.reason}): ${stuck.message}` };
   }
   if (container?.state?.terminated) return { fatal: true, exited: true, message: "the server exited" };
   const scheduled = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
