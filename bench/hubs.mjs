@@ -132,8 +132,12 @@ class JupyterHub extends Hub {
   }
 }
 
-/** Starts JupyterHub 5 + CHP; `singleUser` is the single-user server's argv (default: the venv's jupyterhub-singleuser). */
-export async function startJupyterHub(dir, { singleUser = [path.join(VENV, "bin", "jupyterhub-singleuser")] } = {}) {
+/**
+ * Starts JupyterHub 5 + CHP; `singleUser` is the single-user server's argv (default: the venv's jupyterhub-singleuser).
+ * `kubernetes` ({ venv, kubeconfig, namespace, image, command, cpu, memory, storage }) runs servers as pods with
+ * KubeSpawner instead, from a venv that has it (bench/kubernetes.ts).
+ */
+export async function startJupyterHub(dir, { singleUser = [path.join(VENV, "bin", "jupyterhub-singleuser")], kubernetes } = {}) {
   mkdirSync(dir, { recursive: true });
   const [port, hubPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const token = randomBytes(32).toString("hex");
@@ -147,9 +151,10 @@ export async function startJupyterHub(dir, { singleUser = [path.join(VENV, "bin"
     BENCH_CHP: CHP,
     BENCH_SINGLEUSER: JSON.stringify(singleUser),
     CONFIGPROXY_AUTH_TOKEN: randomBytes(32).toString("hex"),
+    ...(kubernetes ? { BENCH_JH_KUBERNETES: JSON.stringify(kubernetes), KUBECONFIG: kubernetes.kubeconfig } : {}),
   };
   const logFile = path.join(dir, "hub.log");
-  const child = startProcess(path.join(VENV, "bin", "jupyterhub"), ["-f", path.join(ROOT, "bench", "jupyterhub_config.py")], { cwd: dir, env, logFile });
+  const child = startProcess(path.join(kubernetes?.venv ?? VENV, "bin", "jupyterhub"), ["-f", path.join(ROOT, "bench", "jupyterhub_config.py")], { cwd: dir, env, logFile });
   const url = `http://127.0.0.1:${port}`; // CHP's public port: every request goes through the proxy
   await waitForApi("JupyterHub", url, child, logFile);
   return new JupyterHub(url, token, child, dir);

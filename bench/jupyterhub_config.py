@@ -45,3 +45,33 @@ c.Spawner.http_timeout = 120
 # No culler, no idle shutdown: nothing but the benchmark's own requests.
 c.JupyterHub.cleanup_servers = True
 c.JupyterHub.cleanup_proxy = True
+
+# BENCH_JH_KUBERNETES (JSON), set by bench/kubernetes.ts: KubeSpawner on the test cluster instead, arranged as
+# Ganymede's Kubernetes backend is for the same run (a pod and a claim per server, the stand-in as the server).
+kubernetes = json.loads(env.get("BENCH_JH_KUBERNETES", "null"))
+if kubernetes:
+    c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+    c.KubeSpawner.namespace = kubernetes["namespace"]
+    c.KubeSpawner.image = kubernetes["image"]
+    c.KubeSpawner.image_pull_policy = "IfNotPresent"
+    c.KubeSpawner.cmd = kubernetes["command"]
+    c.KubeSpawner.args = []
+    c.KubeSpawner.environment = {"STAND_IN_JUPYTERHUB_VERSION": jupyterhub.__version__}
+    c.KubeSpawner.cpu_limit = c.KubeSpawner.cpu_guarantee = kubernetes["cpu"]
+    c.KubeSpawner.mem_limit = c.KubeSpawner.mem_guarantee = kubernetes["memory"]
+    c.KubeSpawner.storage_pvc_ensure = True
+    c.KubeSpawner.storage_capacity = kubernetes["storage"]
+    c.KubeSpawner.volumes = [{"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}]
+    c.KubeSpawner.volume_mounts = [{"name": "home", "mountPath": "/home/jovyan"}]
+    c.KubeSpawner.start_timeout = 300
+    c.KubeSpawner.http_timeout = 120
+
+    # The overhead's samples (users ov*) get a whole CPU, as Ganymede's do through a policy.
+    def whole_cpu_for_samples(spawner, pod):
+        if spawner.user.name.startswith("ov"):
+            resources = pod.spec.containers[0].resources
+            resources.limits["cpu"] = resources.requests["cpu"] = "1"
+            resources.limits["memory"] = resources.requests["memory"] = "256Mi"
+        return pod
+
+    c.KubeSpawner.modify_pod_hook = whole_cpu_for_samples

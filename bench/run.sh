@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ganymede vs JupyterHub 5 + configurable-http-proxy, in one run (see docs/benchmarks.md); `bench/run.sh isolation`
 # compares spawns with and without user isolation instead, `bench/run.sh stops` stopping thousands of servers at once,
-# `bench/run.sh kubernetes` the Kubernetes backend on the test cluster (scripts/test-cluster.sh, started and stopped).
+# `bench/run.sh kubernetes` the Kubernetes backend beside KubeSpawner on the test cluster (scripts/test-cluster.sh).
 # Run by hand, not in CI: it takes ~15 minutes on 2 cores (`stops`: up to an hour), starts a few hundred Jupyter
 # servers and rewrites the results block of docs/benchmarks.md (`isolation` and `stops` print theirs).
 # Everything it installs goes to bench/.cache/ (git-ignored); every process it starts is stopped at the end.
@@ -53,8 +53,15 @@ if [[ "${1:-}" == isolation ]]; then
   BENCH_BASELINE=$PWD/$baseline exec node bench/isolation.mjs
 fi
 
-# `bench/run.sh kubernetes`: spawn overhead, watch requests and memory with 100 pods (bench/kubernetes.ts).
+# `bench/run.sh kubernetes`: spawn overhead, API requests and memory with 100 pods, Ganymede beside JupyterHub with
+# KubeSpawner (bench/kubernetes.ts; KubeSpawner in a venv of its own, so that the other runs' venv stays as it is).
 if [[ "${1:-}" == kubernetes ]]; then
+  if [[ ! -x $cache/kubespawner-venv/bin/jupyterhub ]]; then
+    log "creating $cache/kubespawner-venv: jupyterhub==5.* + jupyterhub-kubespawner==7.*"
+    rm -rf "$cache/kubespawner-venv"
+    /usr/bin/python3 -m venv "$cache/kubespawner-venv"
+    "$cache/kubespawner-venv/bin/pip" install --quiet --disable-pip-version-check "jupyterhub==5.*" "jupyterhub-kubespawner==7.*"
+  fi
   trap 'scripts/test-cluster.sh down' EXIT
   scripts/test-cluster.sh up
   cd server

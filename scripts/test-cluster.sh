@@ -25,6 +25,7 @@ k8s_version=v1.37.2
 etcd_version=v3.7.3
 provisioner_lib=v11.0.1
 buildkit_version=v0.35.0
+rootlesskit_version=v2.3.6
 cache=${GANYMEDE_K8S_CACHE:-$HOME/.cache/ganymede/k8s}/$k8s_version-etcd$etcd_version-buildkit$buildkit_version
 state=${GANYMEDE_K8S_DIR:-$PWD/.data/k8s}
 sources=$PWD/scripts/k8s
@@ -140,6 +141,20 @@ build_buildkit() {
     fail "the BuildKit build failed: $cache/build-buildkit.log"
 }
 
+# RootlessKit, for rootless build pods: buildkitd in a user namespace of its own (builder.kubernetes.rootless).
+build_rootlesskit() {
+  # Its version is not in the cache key: that would rebuild everything else for a 10-second build.
+  [[ -x $cache/rootlesskit ]] && return 0
+  log "building RootlessKit $rootlesskit_version"
+  local dir=$cache/src/rootlesskit
+  rm -rf "$dir" && mkdir -p "$dir"
+  printf 'module rootlesskitbuild\n\ngo 1.26.0\n\nrequire github.com/rootless-containers/rootlesskit/v2 %s\n' "$rootlesskit_version" >"$dir/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/rootless-containers/rootlesskit/v2/cmd/rootlesskit"\n' >"$dir/tools.go"
+  (cd "$dir" && nice -n 19 go mod tidy &&
+    go_build -ldflags "-s -w" -o "$cache/rootlesskit" github.com/rootless-containers/rootlesskit/v2/cmd/rootlesskit) \
+    >"$cache/build-rootlesskit.log" 2>&1 || fail "the RootlessKit build failed: $cache/build-rootlesskit.log"
+}
+
 build_pause() {
   [[ -x $cache/pause ]] && return 0
   install_missing gcc libc6-dev
@@ -154,6 +169,7 @@ build() {
   build_provisioner
   build_kubernetes
   build_buildkit
+  build_rootlesskit
   log "binaries ready in $cache"
 }
 

@@ -10,16 +10,18 @@
  * repository (what repo2docker-built notebooks read to link back to their source).
  */
 import { z } from "zod";
-import type { ServerLimits, SpawnContext } from "../spawners/types.js";
+import { IMAGE_PULL_POLICIES, type ServerLimits, type SpawnContext } from "../spawners/types.js";
 import { BINDER_STORAGE_DIR, type BinderOrigin } from "./types.js";
 
 /** What of a backend's SpawnContext the launch decides (the rest is the server's identity and token). */
-export type LaunchSpec = Pick<SpawnContext, "limits" | "image" | "storageDir" | "env" | "userOptions">;
+export type LaunchSpec = Pick<SpawnContext, "limits" | "image" | "imagePullPolicy" | "storageDir" | "env" | "userOptions">;
 
 export const launchSpecSchema: z.ZodType<LaunchSpec> = z.object({
   limits: z.object({ cpu: z.number(), memoryBytes: z.number(), storageBytes: z.number() }),
   /** For backends that run images: a Binder launch's build; absent, the backend's configured image. */
   image: z.string().optional(),
+  /** With `image`: when the node pulls it; absent, the backend's configured policy. */
+  imagePullPolicy: z.enum(IMAGE_PULL_POLICIES).optional(),
   /** Where storage is mounted when not the home folder (a Binder image keeps the repository in the home folder). */
   storageDir: z.string().optional(),
   /** The server's environment, added to what the backend's configuration sets. */
@@ -51,7 +53,9 @@ export function resolveLaunch(request: LaunchRequest): LaunchSpec {
   if (origin) Object.assign(env, binderEnvironment(origin, request.publicUrl));
   return {
     limits: { cpu: request.limits.cpu, memoryBytes: request.limits.memoryBytes, storageBytes: request.limits.storageBytes },
-    ...(origin ? { image: origin.image, storageDir: BINDER_STORAGE_DIR } : {}),
+    // A Binder image is named by its commit: what a node already has under that name is it, even where the
+    // configured image (a moving tag) is pulled at every start.
+    ...(origin ? { image: origin.image, imagePullPolicy: "IfNotPresent" as const, storageDir: BINDER_STORAGE_DIR } : {}),
     env,
     userOptions: request.userOptions,
   };

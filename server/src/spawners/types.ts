@@ -44,7 +44,16 @@ export interface SpawnContext {
    * folder, which a volume mounted there would hide. Backends that run no images ignore it.
    */
   storageDir?: string;
+  /**
+   * When the node pulls `image` (Kubernetes' imagePullPolicy), for an image whose tag says what it holds (a Binder
+   * build's, named by its commit): absent, the backend's configured policy. Backends that pull nothing ignore it.
+   */
+  imagePullPolicy?: ImagePullPolicy;
 }
+
+/** When a node pulls an image (Kubernetes' imagePullPolicy, for servers' and build pods' images alike). */
+export const IMAGE_PULL_POLICIES = ["IfNotPresent", "Always", "Never"] as const;
+export type ImagePullPolicy = (typeof IMAGE_PULL_POLICIES)[number];
 
 /** Where a started server listens (reachable by the hub only). */
 export interface Endpoint {

@@ -1,8 +1,8 @@
 /**
  * A Binder launch on Kubernetes, end to end on the real test cluster, with no Docker engine in the path of the build:
- * the hub checks out the repository, BuildKit builds it in a pod of its own (builder.backend: kubernetes) and pushes
- * to the registry, and the server starts as a pod of that image (spawner.backend: kubernetes), pulled by the node
- * from the registry. A second launch of the same commit builds nothing; the build pod is gone after the build.
+ * the hub checks out the repository, BuildKit builds it rootless in a pod of its own (builder.backend: kubernetes)
+ * and pushes to the registry, and the server starts as a pod of that image (spawner.backend: kubernetes), pulled by
+ * the node from the registry. A second launch of the same commit builds nothing; the build pod is gone after the build.
  *
  * The Docker engine here only makes the images the cluster starts from (BuildKit's, and the base image pushed to
  * the registry), as an image pipeline would.
@@ -16,7 +16,7 @@ import { ensureBaseImage, startDockerEngine, startRegistry } from "../support/do
 import { startGitServer, type GitServer } from "../support/git-server.js";
 import { readEvents, startTestHub, waitFor, type TestHub } from "../support/hub.js";
 import { execute, startKernel } from "../support/kernel.js";
-import { clusterBinaries, clusterBuildkitImage, clusterKubeconfig, clusterServerImage, testNamespace, type TestNamespace } from "../support/kubernetes.js";
+import { clusterBinaries, clusterBuildkitImage, clusterKubeconfig, clusterServerImage, testNamespace, watchPods, type TestNamespace } from "../support/kubernetes.js";
 
 const BUILD_MS = 900_000;
 const prefix = `gkb-${randomBytes(3).toString("hex")}`;
@@ -55,7 +55,9 @@ beforeAll(async () => {
       spawner: {
         backend: "kubernetes",
         startTimeout: "120s",
-        kubernetes: { kubeconfig, namespace: namespace.name, image: serverImage, command: ["jupyter", "server"], namePrefix: prefix },
+        // The configured image is never pulled (it was loaded into the node); a Binder build's image must be, from
+        // the registry: its launch specification's pull policy wins.
+        kubernetes: { kubeconfig, namespace: namespace.name, image: serverImage, imagePullPolicy: "Never", command: ["jupyter", "server"], namePrefix: prefix },
       },
       builder: {
         enabled: true,
@@ -94,16 +96,27 @@ const gitSpec = (url: string) => `git/${encodeURIComponent(url)}/main`;
 const buildPods = async (): Promise<V1Pod[]> =>
   (await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: "app.kubernetes.io/name=ganymede-build" })).items;
 
-it("builds a repository with BuildKit in a pod, pushes it, and lands in a server pod running it", async () => {
+it("builds a repository with rootless BuildKit in a pod, pushes it, and lands in a server pod running it", async () => {
   const { url } = await git.createRepo("analysis", { "requirements.txt": "tabulate==0.9.0\n", "notebook.py": "print('hello')\n" });
-  const events = (await readEvents(t!.url, `/build/${gitSpec(url)}`, token, BUILD_MS)) as { phase: string; message?: string; url?: string }[];
+  const seen: V1Pod[] = [];
+  const stopWatching = await watchPods(namespace.name, "app.kubernetes.io/name=ganymede-build", (_type, pod) => seen.push(pod));
+  const events = (await readEvents(t!.url, `/build/${gitSpec(url)}`, token, BUILD_MS).finally(stopWatching)) as { phase: string; message?: string; url?: string }[];
   expect(events.at(-1), JSON.stringify(events.slice(-8))).toMatchObject({ phase: "ready", url: "/user/alice/binder-analysis/" });
   const messages = events.map((e) => e.message ?? "");
   expect(messages).toEqual(expect.arrayContaining([expect.stringMatching(/^Starting BuildKit in pod gkb-\w+-build-/), expect.stringMatching(/^#\d+ /)]));
   expect(await buildPods()).toEqual([]);
+  // The build ran in a pod that was never privileged, its buildkitd started as user 1000 (the kubelet refuses
+  // runAsNonRoot otherwise) in a user namespace of RootlessKit's.
+  expect(seen.some((pod) => pod.status?.phase === "Running")).toBe(true);
+  for (const pod of seen) {
+    const container = pod.spec!.containers[0]!;
+    expect(container.command).toEqual(["rootlesskit", "buildkitd"]);
+    expect(container.securityContext).toMatchObject({ runAsUser: 1000, runAsNonRoot: true });
+    expect(container.securityContext?.privileged).toBeUndefined();
+  }
 
   const [server] = (await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: "ganymede.io/user=alice,ganymede.io/server=binder-analysis" })).items;
-  expect(server?.spec?.containers[0]?.image).toMatch(new RegExp(`/${prefix}/`));
+  expect(server?.spec?.containers[0]).toMatchObject({ image: expect.stringMatching(new RegExp(`/${prefix}/`)), imagePullPolicy: "IfNotPresent" });
 
   const target = { serverUrl: `${t!.url}/user/alice/binder-analysis/`, headers: { authorization: `token ${token}` } };
   const out = await execute(target, await startKernel(target), "import tabulate, os; print(tabulate.__version__, sorted(os.listdir(os.path.expanduser('~'))))", 60_000);

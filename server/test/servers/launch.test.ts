@@ -14,10 +14,10 @@ describe("resolveLaunch", () => {
     });
   });
 
-  it("runs a Binder launch's image with storage in its work folder, and says where it came from as BinderHub does", () => {
+  it("runs a Binder launch's image (pulled only when missing: its tag is its commit) with storage in its work folder, and says where it came from as BinderHub does", () => {
     const origin = { spec: "gh/jupyterhub/binder-example/main", repoUrl: "https://github.com/jupyterhub/binder-example", commit: "0123abc", image: "registry/b:0123abc" };
     const launch = resolveLaunch({ ...base, serverName: "binder-example", baseUrl: "/user/alice/binder-example/", userOptions: { binder: origin }, origin });
-    expect(launch).toMatchObject({ image: "registry/b:0123abc", storageDir: "/home/jovyan/work" });
+    expect(launch).toMatchObject({ image: "registry/b:0123abc", imagePullPolicy: "IfNotPresent", storageDir: "/home/jovyan/work" });
     expect(launch.env).toMatchObject({
       BINDER_REPO_URL: "https://github.com/jupyterhub/binder-example",
       BINDER_REQUEST: "v2/gh/jupyterhub/binder-example/main",

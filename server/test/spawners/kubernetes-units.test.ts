@@ -172,13 +172,14 @@ describe("reading a pod's status", () => {
 });
 
 describe("a Binder build on Kubernetes (builder.backend: kubernetes)", () => {
-  it("is a pod running only buildkitd, privileged, without a token or a port, ended by its own deadline at the latest", () => {
-    const pod = buildPodManifest({
+  const buildPod = (rootless: boolean) =>
+    buildPodManifest({
       name: "ganymede-build-0123",
       namespace: "builds",
       labels: { "app.kubernetes.io/name": "ganymede-build" },
       annotations: {},
-      image: "moby/buildkit:v0.35.0",
+      image: rootless ? "moby/buildkit:v0.35.0-rootless" : "moby/buildkit:v0.35.0",
+      rootless,
       imagePullPolicy: "IfNotPresent",
       hostNetwork: false,
       configMap: "ganymede-buildkitd",
@@ -186,14 +187,35 @@ describe("a Binder build on Kubernetes (builder.backend: kubernetes)", () => {
       activeDeadlineSeconds: 3600,
       nodeSelector: {},
     });
+  const listening = ["--config", "/etc/buildkit/buildkitd.toml", "--root", "/var/lib/buildkit", "--addr", "unix:///run/buildkit/buildkitd.sock"];
+
+  it("is a pod running only buildkitd, as user 1000 in a user namespace of its own, without a token or a port, ended by its own deadline at the latest", () => {
+    const pod = buildPod(true);
     const container = pod.spec!.containers[0]!;
-    expect(container.command).toEqual(["buildkitd"]);
-    expect(container.args).toEqual(["--config", "/etc/buildkit/buildkitd.toml"]);
+    expect(container.command).toEqual(["rootlesskit", "buildkitd"]);
+    expect(container.args).toEqual([...listening, "--oci-worker-no-process-sandbox"]);
+    // buildctl dial-stdio, exec'd in the pod, finds buildkitd by the container's environment.
+    expect(container.env).toEqual([{ name: "BUILDKIT_HOST", value: "unix:///run/buildkit/buildkitd.sock" }]);
     expect(container.ports).toBeUndefined();
-    expect(container.securityContext).toEqual({ privileged: true });
+    expect(container.securityContext).toEqual({
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: true,
+      seccompProfile: { type: "Unconfined" },
+      appArmorProfile: { type: "Unconfined" },
+    });
+    expect(container.securityContext!.privileged).toBeUndefined();
     expect(container.resources).toEqual({ limits: { memory: "4Gi" } });
     expect(pod.spec).toMatchObject({ restartPolicy: "Never", automountServiceAccountToken: false, activeDeadlineSeconds: 3600 });
     expect(pod.spec!.hostNetwork).toBeUndefined();
+  });
+
+  it("is privileged, buildkitd as the node's root, only when rootless is turned off", () => {
+    const container = buildPod(false).spec!.containers[0]!;
+    expect(container.command).toEqual(["buildkitd"]);
+    expect(container.args).toEqual(listening);
+    expect(container.securityContext).toEqual({ privileged: true });
   });
 
   it("tells BuildKit which registries speak plain HTTP, and builds with buildctl from the checkout, caching in the registry", () => {

@@ -5,8 +5,9 @@
  * - `testNamespace()`: a namespace of the test file's own, deleted (with everything in it) at the end.
  * - `clusterServerImage()`: the tests' Jupyter server image (support/docker.ts builds it with the Docker engine),
  *   loaded into the cluster's containerd once per cluster: no registry is needed to run it, as on a node that has it.
- * - `clusterBuildkitImage()`: an image with BuildKit (buildkitd and buildctl built by scripts/test-cluster.sh from
- *   the Go module proxy, runc from Debian) on the base image, loaded the same way.
+ * - `clusterBuildkitImage()`: an image with BuildKit (buildkitd, buildctl and RootlessKit built by
+ *   scripts/test-cluster.sh from the Go module proxy, runc and newuidmap from Debian) on the base image, loaded the
+ *   same way.
  * - `kubernetesTestFactory()`: the backend as the tests use it (short grace period, pods that never pull).
  * - `clusterLeftovers()`: the pods, claims and Secrets of one hub prefix still in the namespace.
  */
@@ -101,18 +102,24 @@ export function clusterBuildkitImage(): Promise<string> {
     const engine = await startDockerEngine();
     await ensureBaseImage(engine);
     const bin = clusterBinaries();
+    // Laid out as BuildKit's own rootless image is: user 1000 with sub-IDs for its user namespace, newuidmap and
+    // newgidmap set-user-ID (Debian's uidmap), RootlessKit; it runs privileged just as well.
     const dockerfile = `FROM ${BASE_IMAGE}
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends runc ca-certificates >/dev/null && rm -rf /var/lib/apt/lists/*
-COPY buildkitd buildctl /usr/local/bin/
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends runc uidmap ca-certificates >/dev/null && rm -rf /var/lib/apt/lists/* \\
+ && chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap \\
+ && (getent passwd 1000 >/dev/null || useradd --uid 1000 --user-group --create-home user) \\
+ && echo "$(getent passwd 1000 | cut -d: -f1):100000:65536" | tee /etc/subuid > /etc/subgid
+COPY buildkitd buildctl rootlesskit /usr/local/bin/
 `;
+    const binaries = ["buildkitd", "buildctl", "rootlesskit"];
     const digest = createHash("sha256").update(dockerfile).update(readFileSync(path.join(bin, "buildkitd"))).digest("hex").slice(0, 12);
     const tag = `ganymede-test/buildkit:${digest}`;
     if (!(await hasLocalImage(engine.docker, tag))) {
       const context = mkdtempSync(path.join(tmpdir(), "ganymede-buildkit-"));
       try {
         writeFileSync(path.join(context, "Dockerfile"), dockerfile);
-        for (const name of ["buildkitd", "buildctl"]) copyFileSync(path.join(bin, name), path.join(context, name));
-        const stream = await engine.docker.buildImage({ context, src: ["Dockerfile", "buildkitd", "buildctl"] }, { t: tag, rm: true, forcerm: true });
+        for (const name of binaries) copyFileSync(path.join(bin, name), path.join(context, name));
+        const stream = await engine.docker.buildImage({ context, src: ["Dockerfile", ...binaries] }, { t: tag, rm: true, forcerm: true });
         await followStream(engine.docker, stream);
       } finally {
         rmSync(context, { recursive: true, force: true });

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { durationSchema } from "../../lib/units.js";
 import type { Logger } from "../../lib/logger.js";
+import { IMAGE_PULL_POLICIES } from "../../spawners/types.js";
 import type { BuildBackend } from "./backend.js";
 import type { RegistryClient } from "./registry.js";
 
@@ -33,9 +34,17 @@ const kubernetesBuildConfig = z
   .object({
     kubeconfig: z.string().optional().describe("A kubeconfig file (default: the pod's service account in the cluster, else $KUBECONFIG or ~/.kube/config)."),
     context: z.string().optional().describe("The kubeconfig context to use."),
-    namespace: z.string().optional().describe("Where build pods run (default: as spawner.kubernetes.namespace). Give them a namespace of their own where you can: they are privileged."),
-    image: z.string().min(1).optional().describe("An image with buildkitd, buildctl and runc, e.g. BuildKit's own moby/buildkit (required with backend: kubernetes)."),
-    imagePullPolicy: z.enum(["IfNotPresent", "Always", "Never"]).default("IfNotPresent").describe("When nodes pull that image."),
+    namespace: z.string().optional().describe("Where build pods run (default: as spawner.kubernetes.namespace). Give them a namespace of their own where you can: they run unconfined (rootless) or privileged."),
+    image: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("An image with buildkitd, buildctl and runc: BuildKit's own moby/buildkit:<version>-rootless (with rootless: true; it adds RootlessKit and newuidmap) or moby/buildkit:<version>. Required with backend: kubernetes."),
+    rootless: z
+      .boolean()
+      .default(true)
+      .describe("Run buildkitd as user 1000 in a user namespace of its own (RootlessKit), with seccomp and AppArmor unconfined so that it can make one. false: privileged build pods, for nodes that refuse user namespaces."),
+    imagePullPolicy: z.enum(IMAGE_PULL_POLICIES).default("IfNotPresent").describe("When nodes pull that image."),
     namePrefix: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/).default("ganymede").describe("Build pods are named <prefix>-build-<hash> and labelled with it."),
     hostNetwork: z.boolean().default(false).describe("Run build pods on the node's network: only for a registry that nodes reach and pods do not (a one-machine test cluster)."),
     cpu: z.string().optional().describe("A CPU limit for each build pod (Kubernetes quantity, e.g. 2)."),

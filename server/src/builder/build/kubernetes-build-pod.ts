@@ -3,20 +3,34 @@
  * cluster). The pod runs buildkitd and nothing else; the hub's buildctl reaches it through the API server
  * (`kube-pod://`, an exec of `buildctl dial-stdio` in the pod), so buildkitd listens on no network port at all and
  * nobody else in the cluster can use it while it lives.
+ *
+ * Two ways to run it. Rootless (the default): buildkitd runs as user 1000 in a user namespace RootlessKit makes,
+ * where it is root over nothing but its own files; the pod needs seccomp and AppArmor unconfined (they forbid making
+ * user namespaces) and a rootless BuildKit image (moby/buildkit:<version>-rootless: RootlessKit, newuidmap, a user
+ * 1000 with sub-IDs). Privileged, where nodes refuse user namespaces: buildkitd as the node's root.
  */
 import type { V1ConfigMap, V1Pod } from "@kubernetes/client-node";
+import type { ImagePullPolicy } from "../../spawners/types.js";
 
 export const BUILD_CONTAINER = "buildkitd";
 const CONFIG_DIR = "/etc/buildkit";
+const STATE_DIR = "/var/lib/buildkit";
+const SOCKET_DIR = "/run/buildkit";
+/** Where buildkitd listens, and where `buildctl dial-stdio` (exec'd in the pod, with its environment) connects. */
+const ADDRESS = `unix://${SOCKET_DIR}/buildkitd.sock`;
+/** The user of BuildKit's rootless images, with the sub-IDs its user namespace maps. */
+const ROOTLESS_UID = 1000;
 
 export interface BuildPodInput {
   name: string;
   namespace: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-  /** An image with buildkitd, buildctl and runc. */
+  /** An image with buildkitd, buildctl and runc (and RootlessKit and newuidmap when rootless). */
   image: string;
-  imagePullPolicy: "IfNotPresent" | "Always" | "Never";
+  /** buildkitd without root, in a user namespace of its own; else a privileged pod. */
+  rootless: boolean;
+  imagePullPolicy: ImagePullPolicy;
   /** The pod uses the node's network (for a registry only the node can reach, as on a one-machine test cluster). */
   hostNetwork: boolean;
   /** The ConfigMap holding buildkitd.toml. */
@@ -47,21 +61,36 @@ export function buildPodManifest(input: BuildPodInput): V1Pod {
           name: BUILD_CONTAINER,
           image: input.image,
           imagePullPolicy: input.imagePullPolicy,
-          command: ["buildkitd"],
-          args: ["--config", `${CONFIG_DIR}/buildkitd.toml`],
-          // BuildKit runs each step in containers of its own (runc): rootful, that needs a privileged pod. Build pods
-          // run apart from servers (their own namespace if configured), for as long as one build lasts.
-          securityContext: { privileged: true },
+          command: input.rootless ? ["rootlesskit", "buildkitd"] : ["buildkitd"],
+          // The process sandbox (a PID namespace with its own /proc per step) needs a /proc the container runtime
+          // has not partly masked; rootless steps share the pod's PID namespace instead, as BuildKit's own
+          // Kubernetes example does.
+          args: ["--config", `${CONFIG_DIR}/buildkitd.toml`, "--root", STATE_DIR, "--addr", ADDRESS, ...(input.rootless ? ["--oci-worker-no-process-sandbox"] : [])],
+          env: [{ name: "BUILDKIT_HOST", value: ADDRESS }],
+          securityContext: input.rootless
+            ? {
+                runAsUser: ROOTLESS_UID,
+                runAsGroup: ROOTLESS_UID,
+                runAsNonRoot: true,
+                // newuidmap is set-user-ID: it writes the namespace's ID maps from the image's /etc/subuid.
+                allowPrivilegeEscalation: true,
+                seccompProfile: { type: "Unconfined" },
+                appArmorProfile: { type: "Unconfined" },
+              }
+            : // Rootful, each step's containers (runc) need a privileged pod.
+              { privileged: true },
           resources,
           volumeMounts: [
             { name: "config", mountPath: CONFIG_DIR, readOnly: true },
-            { name: "state", mountPath: "/var/lib/buildkit" },
+            { name: "state", mountPath: STATE_DIR },
+            { name: "socket", mountPath: SOCKET_DIR },
           ],
         },
       ],
       volumes: [
         { name: "config", configMap: { name: input.configMap } },
         { name: "state", emptyDir: {} },
+        { name: "socket", emptyDir: {} },
       ],
     },
   };

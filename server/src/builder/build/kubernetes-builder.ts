@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { apiMessage, apiStatus, ignoreNotFound, loadKubeConfig, resolveNamespace, stuckContainer, type ClusterSettings } from "../../engines/kubernetes.js";
 import type { Logger } from "../../lib/logger.js";
+import type { ImagePullPolicy } from "../../spawners/types.js";
 import type { BuildBackend, BuildJob } from "./backend.js";
 import { writeGeneratedFiles } from "./build-context.js";
 import { LineSplitter, Tail } from "./engine-stream.js";
@@ -28,9 +29,11 @@ import { buildctlArguments, buildkitConfig, buildkitConfigMap, buildPodManifest,
 import type { RegistryClient } from "./registry.js";
 
 export interface KubernetesBuilderOptions extends ClusterSettings {
-  /** An image with buildkitd and runc (BuildKit's own image, moby/buildkit, is one). */
+  /** An image with buildkitd and runc (BuildKit's own image, moby/buildkit, is one; its -rootless one when rootless). */
   image: string;
-  imagePullPolicy: "IfNotPresent" | "Always" | "Never";
+  /** buildkitd in a user namespace as user 1000 (RootlessKit), else in a privileged pod. */
+  rootless: boolean;
+  imagePullPolicy: ImagePullPolicy;
   namePrefix: string;
   hostNetwork: boolean;
   cpu?: string;
@@ -106,6 +109,7 @@ export class KubernetesBuildBackend implements BuildBackend {
       labels: this.labels,
       annotations: { [IMAGE_ANNOTATION]: image },
       image: this.o.image,
+      rootless: this.o.rootless,
       imagePullPolicy: this.o.imagePullPolicy,
       hostNetwork: this.o.hostNetwork,
       configMap: this.configMapName,

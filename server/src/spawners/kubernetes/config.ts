@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { imageServerFields, nonRootId } from "../image-server-config.js";
 import { durationSchema } from "../../lib/units.js";
+import { IMAGE_PULL_POLICIES } from "../types.js";
 
 /** A Kubernetes object name part: lowercase letters, digits and dashes (RFC 1123 label). */
 const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, { error: "must be lowercase letters, digits and '-', at most 32 characters" });
@@ -23,9 +24,9 @@ export const kubernetesSpawnerConfig = z
       .optional()
       .describe("The image of servers not launched from a Binder build (required with backend: kubernetes). It runs as `uid` with `jupyter` on PATH."),
     imagePullPolicy: z
-      .enum(["IfNotPresent", "Always", "Never"])
+      .enum(IMAGE_PULL_POLICIES)
       .default("IfNotPresent")
-      .describe("When the node pulls the image (Kubernetes' imagePullPolicy)."),
+      .describe("When the node pulls the image (Kubernetes' imagePullPolicy). Binder builds' images, named by their commit, are pulled only when missing."),
     ...imageServerFields,
     namePrefix: dnsLabel
       .default("ganymede")

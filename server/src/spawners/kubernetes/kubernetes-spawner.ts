@@ -108,7 +108,7 @@ export class KubernetesSpawner implements Spawner {
       const pod = podManifest({
         meta,
         image,
-        imagePullPolicy: this.shared.imagePullPolicy,
+        imagePullPolicy: ctx.imagePullPolicy ?? this.shared.imagePullPolicy,
         command: this.shared.command,
         args: this.shared.args,
         env: { ...this.shared.env, ...ctx.env },

@@ -10,7 +10,7 @@
 import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Toleration, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { HUB_CONFIG_TARGET, imageServerEnv, jupyterCommand, JUPYTER_PORT, storageMountPoint } from "../image-server.js";
 import type { HubConfigFile } from "../jupyter-config.js";
-import type { ServerLimits } from "../types.js";
+import type { ImagePullPolicy, ServerLimits } from "../types.js";
 
 /** The key of the token in a server's Secret. */
 export const TOKEN_KEY = "token";
@@ -27,7 +27,7 @@ export interface ObjectMeta {
 export interface PodInput {
   meta: ObjectMeta;
   image: string;
-  imagePullPolicy: "IfNotPresent" | "Always" | "Never";
+  imagePullPolicy: ImagePullPolicy;
   command: string[];
   args: string[];
   /** Configured env < the spawn context's env; the hub's own variables are added on top. */
