@@ -105,6 +105,7 @@ describe("a named server as a pod", () => {
         "print(read('/sys/fs/cgroup/memory/memory.limit_in_bytes'), read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), read('/sys/fs/cgroup/cpu/cpu.cfs_period_us'), read('/sys/fs/cgroup/memory.max'), read('/sys/fs/cgroup/cpu.max'))",
         "print(os.getuid(), os.getcwd())",
         "open('kept.txt', 'w').write('on the claim')",
+        "open('three-mib.bin', 'wb').write(os.urandom(3 * 2**20))",
       ].join("\n"),
     );
     const [limits, who] = seen.trim().split("\n");
@@ -120,6 +121,9 @@ describe("a named server as a pod", () => {
 
     const model = await hub.api("GET", "users/alice", { token: alice });
     expect(model.body.servers.work.enforcement).toMatchObject({ cpu: { enforced: true, by: expect.stringContaining("Kubernetes") } });
+    // Storage used, measured on the claim in the pod: the 3 MiB just written and little else.
+    expect(model.body.servers.work.storage_used_bytes).toBeGreaterThanOrEqual(3 * 2 ** 20);
+    expect(model.body.servers.work.storage_used_bytes).toBeLessThan(16 * 2 ** 20);
   });
 
   it("keeps the claim (and what is on it) across a stop, and deletes it with the server", async () => {
@@ -128,6 +132,9 @@ describe("a named server as a pod", () => {
     expect([202, 204]).toContain((await hub.api("DELETE", "users/alice/servers/work", { token: alice })).status);
     await waitFor(async () => (await pods()).length === 0, 60_000);
     expect((await claim(name))?.status?.phase).toBe("Bound");
+    // While stopped, the last measure stands (nothing writes to the claim then).
+    const stopped = await hub.api("GET", "users/alice?include_stopped_servers", { token: alice });
+    expect(stopped.body.servers.work.storage_used_bytes).toBeGreaterThanOrEqual(3 * 2 ** 20);
 
     expect((await hub.api("POST", "users/alice/servers/work", { token: alice })).status).toBe(202);
     expect((await readEvents(hub.url, "/hub/api/users/alice/servers/work/progress", alice, 120_000)).at(-1)).toMatchObject({ ready: true });

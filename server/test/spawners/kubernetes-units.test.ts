@@ -195,7 +195,10 @@ describe("a Binder build on Kubernetes (builder.backend: kubernetes)", () => {
     expect(container.command).toEqual(["rootlesskit", "buildkitd"]);
     expect(container.args).toEqual([...listening, "--oci-worker-no-process-sandbox"]);
     // buildctl dial-stdio, exec'd in the pod, finds buildkitd by the container's environment.
-    expect(container.env).toEqual([{ name: "BUILDKIT_HOST", value: "unix:///run/buildkit/buildkitd.sock" }]);
+    expect(container.env).toEqual([
+      { name: "BUILDKIT_HOST", value: "unix:///run/buildkit/buildkitd.sock" },
+      { name: "XDG_RUNTIME_DIR", value: "/run/buildkit" },
+    ]);
     expect(container.ports).toBeUndefined();
     expect(container.securityContext).toEqual({
       runAsUser: 1000,

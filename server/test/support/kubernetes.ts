@@ -103,10 +103,14 @@ export function clusterBuildkitImage(): Promise<string> {
     await ensureBaseImage(engine);
     const bin = clusterBinaries();
     // Laid out as BuildKit's own rootless image is: user 1000 with sub-IDs for its user namespace, newuidmap and
-    // newgidmap set-user-ID (Debian's uidmap), RootlessKit; it runs privileged just as well.
+    // newgidmap (Debian's uidmap), RootlessKit; it runs privileged just as well. The two get file capabilities
+    // instead of their set-user-ID bit: run as root in a pod without CAP_SYS_ADMIN, the kernel refuses their write
+    // of the ID maps (it wants the namespace's owner, or CAP_SYS_ADMIN).
     const dockerfile = `FROM ${BASE_IMAGE}
-RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends runc uidmap ca-certificates >/dev/null && rm -rf /var/lib/apt/lists/* \\
- && chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap \\
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends runc uidmap libcap2-bin ca-certificates >/dev/null \\
+ && chmod u-s /usr/bin/newuidmap /usr/bin/newgidmap \\
+ && setcap cap_setuid+ep /usr/bin/newuidmap && setcap cap_setgid+ep /usr/bin/newgidmap \\
+ && apt-get purge -y -qq libcap2-bin >/dev/null && rm -rf /var/lib/apt/lists/* \\
  && (getent passwd 1000 >/dev/null || useradd --uid 1000 --user-group --create-home user) \\
  && echo "$(getent passwd 1000 | cut -d: -f1):100000:65536" | tee /etc/subuid > /etc/subgid
 COPY buildkitd buildctl rootlesskit /usr/local/bin/

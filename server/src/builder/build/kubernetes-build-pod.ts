@@ -15,6 +15,7 @@ import type { ImagePullPolicy } from "../../spawners/types.js";
 export const BUILD_CONTAINER = "buildkitd";
 const CONFIG_DIR = "/etc/buildkit";
 const STATE_DIR = "/var/lib/buildkit";
+/** buildkitd's socket, and when rootless the runtime folder of RootlessKit and runc: an emptyDir anyone can write. */
 const SOCKET_DIR = "/run/buildkit";
 /** Where buildkitd listens, and where `buildctl dial-stdio` (exec'd in the pod, with its environment) connects. */
 const ADDRESS = `unix://${SOCKET_DIR}/buildkitd.sock`;
@@ -66,13 +67,18 @@ export function buildPodManifest(input: BuildPodInput): V1Pod {
           // has not partly masked; rootless steps share the pod's PID namespace instead, as BuildKit's own
           // Kubernetes example does.
           args: ["--config", `${CONFIG_DIR}/buildkitd.toml`, "--root", STATE_DIR, "--addr", ADDRESS, ...(input.rootless ? ["--oci-worker-no-process-sandbox"] : [])],
-          env: [{ name: "BUILDKIT_HOST", value: ADDRESS }],
+          env: [
+            { name: "BUILDKIT_HOST", value: ADDRESS },
+            // Rootless, RootlessKit and runc keep their state in the user's runtime folder (else /run, not theirs).
+            ...(input.rootless ? [{ name: "XDG_RUNTIME_DIR", value: SOCKET_DIR }] : []),
+          ],
           securityContext: input.rootless
             ? {
                 runAsUser: ROOTLESS_UID,
                 runAsGroup: ROOTLESS_UID,
                 runAsNonRoot: true,
-                // newuidmap is set-user-ID: it writes the namespace's ID maps from the image's /etc/subuid.
+                // newuidmap and newgidmap gain the right to write the namespace's ID maps from their file (a
+                // capability, or set-user-ID): no_new_privs would take it away.
                 allowPrivilegeEscalation: true,
                 seccompProfile: { type: "Unconfined" },
                 appArmorProfile: { type: "Unconfined" },

@@ -7,8 +7,9 @@
  * the AbortSignal and end buildctl and the pod. The pod goes when the build ends, whatever the outcome; pods of
  * builds a previous hub process left (it died mid-build) are deleted when this backend starts: their client is gone.
  *
- * Needs in the namespace, besides the spawner's: pods/exec (create), and privileged pods (BuildKit runs each step in
- * a container of its own). `buildctl` must be on the hub's PATH (or builder.kubernetes.buildctl) and `kubectl` too
+ * Needs in the namespace, besides the spawner's: pods/exec (create), pods/log (get: why a build pod ended), and pods
+ * with seccomp and AppArmor unconfined (rootless, kubernetes-build-pod.ts) or privileged pods (rootful): BuildKit
+ * runs each step in a container of its own. `buildctl` must be on the hub's PATH (or builder.kubernetes.buildctl) and `kubectl` too
  * (buildctl's kube-pod:// connection runs it), with the same kubeconfig.
  */
 import { CoreV1Api, type V1Pod } from "@kubernetes/client-node";
@@ -151,7 +152,9 @@ export class KubernetesBuildBackend implements BuildBackend {
       const stuck = pod && stuckContainer(pod, BUILD_CONTAINER);
       if (stuck && !stuck.retrying) throw new BuildFailedError("backend", `The build pod could not start (${stuck.reason}): ${stuck.message}`);
       if (!pod || pod.status?.phase === "Failed" || pod.status?.phase === "Succeeded") {
-        throw new BuildFailedError("backend", `The build pod ${name} ended before BuildKit was ready`);
+        const log = pod ? await this.logTail(name) : [];
+        const said = log.length ? `; its last words:\n${log.join("\n")}` : "";
+        throw new BuildFailedError("backend", `The build pod ${name} ended before BuildKit was ready${said}`, log);
       }
       if (pod.status?.phase === "Running" && (await this.buildctl(["--addr", this.address(name), "debug", "workers"], signal).then((r) => r.code === 0))) return;
       if (Date.now() > deadline) {
@@ -227,6 +230,16 @@ export class KubernetesBuildBackend implements BuildBackend {
     const token = Buffer.from(`${auth.username}:${auth.password ?? ""}`).toString("base64");
     await writeFile(path.join(dir, "config.json"), JSON.stringify({ auths: { [this.o.registry.host]: { auth: token } } }), { mode: 0o600 });
     return dir;
+  }
+
+  /** The end of buildkitd's log in the pod (RootlessKit's and BuildKit's reasons for not starting); none if unreadable. */
+  private async logTail(name: string): Promise<string[]> {
+    try {
+      const text = await this.core.readNamespacedPodLog({ name, namespace: this.namespace, container: BUILD_CONTAINER, tailLines: 10 });
+      return String(text).split("\n").filter((line) => line.trim());
+    } catch {
+      return [];
+    }
   }
 
   private async deletePod(name: string): Promise<void> {

@@ -11,8 +11,9 @@
  * that it made. After a hub restart, servers are reattached from their saved state; pods of this hub that no server
  * row knows are reported in the log and left alone.
  *
- * The hub needs a namespaced Role only: pods (create, get, list, watch, delete), pods/log (get), persistentvolumeclaims
- * (create, get, delete), secrets and configmaps (create, get, update, delete), events (list, watch).
+ * The hub needs a namespaced Role only: pods (create, get, list, watch, delete), pods/log (get), pods/exec (get,
+ * create: for storage used, storage-meter.ts; optional), persistentvolumeclaims (create, get, delete), secrets and
+ * configmaps (create, get, update, delete), events (list, watch).
  */
 import { CoreV1Api, Watch, type CoreV1Event, type V1Pod } from "@kubernetes/client-node";
 import { readHubConfig } from "../jupyter-config.js";
@@ -22,6 +23,7 @@ import type { KubernetesSpawnerConfig } from "./config.js";
 import { KubernetesSpawner, type KubernetesShared } from "./kubernetes-spawner.js";
 import { hubConfigMapManifest } from "./manifests.js";
 import { hubLabels, hubSelector, identityOf } from "./naming.js";
+import { StorageMeter } from "./storage-meter.js";
 import { WatchCache } from "./watch-cache.js";
 
 export { KubernetesSpawner } from "./kubernetes-spawner.js";
@@ -92,6 +94,7 @@ export async function createKubernetesSpawnerFactory(options: KubernetesSpawnerO
     terminationGraceSeconds: Math.ceil((options.terminationGracePeriod ?? options.stopGraceMs) / 1000),
     hubConfigMap,
     log,
+    storage: new StorageMeter(kc, namespace, log),
   };
 
   return {

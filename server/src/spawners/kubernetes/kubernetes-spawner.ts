@@ -24,6 +24,7 @@ import { serverAnnotations, serverLabels, serverObjectName } from "./naming.js";
 import { describePodProblem, podEndpoint, podExit, type PodProblem } from "./pod-status.js";
 import { kubernetesStateSchema, type KubernetesState } from "./state.js";
 import type { KubernetesSpawnerConfig } from "./config.js";
+import type { StorageMeter } from "./storage-meter.js";
 import type { WatchCache } from "./watch-cache.js";
 
 /** What every spawner of one factory shares: its configuration section, the API client, the watches. */
@@ -36,6 +37,7 @@ export interface KubernetesShared extends KubernetesSpawnerConfig {
   terminationGraceSeconds: number;
   hubConfigMap: string;
   log: SpawnerLogger;
+  storage: StorageMeter;
 }
 
 /** The events worth showing someone waiting for their server, by Kubernetes reason. */
@@ -286,6 +288,7 @@ export class KubernetesSpawner implements Spawner {
 
   async removeStorage(): Promise<void> {
     await this.deleteClaim();
+    this.shared.storage.forget(this.name);
   }
 
   async recentLog(): Promise<string[]> {
@@ -303,9 +306,9 @@ export class KubernetesSpawner implements Spawner {
     }
   }
 
-  /** Unknown: what a claim holds is visible to the node (kubelet stats), which a namespaced hub cannot ask. */
+  /** Measured in the running pod (storage-meter.ts); while stopped, the last measure. */
   async storageUsed(): Promise<number | undefined> {
-    return undefined;
+    return this.shared.storage.used(this.shared.pods.get(this.name), this.name);
   }
 
   enforcement(): Enforcement {

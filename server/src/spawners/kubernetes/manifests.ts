@@ -16,6 +16,8 @@ import type { ImagePullPolicy, ServerLimits } from "../types.js";
 export const TOKEN_KEY = "token";
 /** The name of the server's container in its pod. */
 export const CONTAINER = "notebook";
+/** The pod volume of the server's claim. */
+export const STORAGE_VOLUME = "storage";
 
 export interface ObjectMeta {
   name: string;
@@ -101,14 +103,14 @@ export function podManifest(input: PodInput): V1Pod {
             capabilities: { drop: ["ALL"] },
           },
           volumeMounts: [
-            { name: "storage", mountPath: storageMountPoint(input) },
+            { name: STORAGE_VOLUME, mountPath: storageMountPoint(input) },
             { name: "hub-config", mountPath: HUB_CONFIG_TARGET, readOnly: true },
             ...(input.extraVolumeMounts as unknown as V1VolumeMount[]),
           ],
         },
       ],
       volumes: [
-        { name: "storage", persistentVolumeClaim: { claimName: input.claimName } },
+        { name: STORAGE_VOLUME, persistentVolumeClaim: { claimName: input.claimName } },
         { name: "hub-config", configMap: { name: input.hubConfigMap, defaultMode: 0o444 } },
         ...(input.extraVolumes as unknown as V1Volume[]),
       ],
