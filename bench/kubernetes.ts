@@ -148,7 +148,8 @@ async function startKubeSpawnerHub(namespace: string, kubeconfig: string, image:
       image,
       command: ["python3", "-c", readFileSync(standInServer[1]!, "utf8")],
       cpu: SMALL.cpu,
-      memory: SMALL.memory,
+      // JupyterHub writes memory with binary suffixes without the i (its M is 2^20 bytes).
+      memory: SMALL.memory.replace(/i$/, ""),
       storage: SMALL.storage,
     },
   });
@@ -229,7 +230,7 @@ async function measure(which: keyof typeof START): Promise<Map<string, string>> 
       const [after, ownAfter] = [await apiServerCounters(kubeconfig), await h.ownRequests?.()];
       const own = ownBefore === undefined || ownAfter === undefined ? "" : ` (its own count: ${ownAfter - ownBefore})`;
       rows.set(`API requests in ${WINDOW_S} s idle with ${label} running (LIST + WATCH of pods and events)`, `${after.requests - before.requests}${own}`);
-      rows.set(`… bytes the API server sent in answer to LISTs in those ${WINDOW_S} s`, `${((after.listedBytes - before.listedBytes) / 1024).toFixed(0)} KiB`);
+      rows.set(`… bytes the API server sent in answer to LISTs in those ${WINDOW_S} s (${label})`, `${((after.listedBytes - before.listedBytes) / 1024).toFixed(0)} KiB`);
       const { hub: hubPid, proxy } = h.pids();
       rows.set(`Hub RSS with ${label} running${proxy ? " (hub + proxy)" : ""}`, proxy ? `${Math.round(rssMiB(hubPid) + rssMiB(proxy))} MiB (${Math.round(rssMiB(hubPid))} + ${Math.round(rssMiB(proxy))})` : `${Math.round(rssMiB(hubPid))} MiB`);
     };
@@ -244,6 +245,11 @@ async function measure(which: keyof typeof START): Promise<Map<string, string>> 
 
     for (let i = 0; i < users.length; i += 20) await Promise.all(users.slice(i, i + 20).map(stop));
     while (await podsLeft()) await sleep(1000);
+  } catch (err) {
+    // What the hub said about it: its log goes with its data folder below.
+    const log = path.join(dataDir, "jupyterhub", "hub.log");
+    if (existsSync(log)) console.error(readFileSync(log, "utf8").split("\n").slice(-40).join("\n"));
+    throw err;
   } finally {
     stopWatching();
     await hub?.close();
@@ -261,7 +267,10 @@ async function main() {
   for (const which of HUBS) {
     if (!(which in START)) throw new Error(`BENCH_K8S_HUBS: unknown hub ${which} (ganymede, kubespawner)`);
     console.error(`[bench] ${labels[which]}`);
-    columns.set(labels[which]!, await measure(which as keyof typeof START));
+    const column = await measure(which as keyof typeof START);
+    // Each column as soon as it is measured: a later hub's failure does not lose it.
+    console.error([...column].map(([what, value]) => `[bench] ${labels[which]}: ${what}: ${value}`).join("\n"));
+    columns.set(labels[which]!, column);
   }
   const names = [...columns.keys()];
   const measures = [...new Set([...columns.values()].flatMap((c) => [...c.keys()]))];

@@ -62,7 +62,7 @@ if [[ "${1:-}" == kubernetes ]]; then
     /usr/bin/python3 -m venv "$cache/kubespawner-venv"
     "$cache/kubespawner-venv/bin/pip" install --quiet --disable-pip-version-check "jupyterhub==5.*" "jupyterhub-kubespawner==7.*"
   fi
-  trap 'scripts/test-cluster.sh down' EXIT
+  trap "$PWD/scripts/test-cluster.sh down" EXIT
   scripts/test-cluster.sh up
   cd server
   GANYMEDE_TEST_KUBECONFIG=$PWD/../.data/k8s/admin.kubeconfig node --import tsx ../bench/kubernetes.ts

@@ -64,7 +64,8 @@ go_module() {
 # k8s.io/kubernetes replaces its staging modules (k8s.io/api, client-go, …) with ./staging paths, which a module
 # depending on it does not see: pin each one to its published v0.<minor>.<patch> instead.
 build_kubernetes() {
-  [[ -x $cache/kubeall ]] && return 0
+  # A kubeall from before kube-proxy joined it is rebuilt (the Go build cache makes that a few minutes).
+  [[ -x $cache/kubeall ]] && "$cache/kubeall" kube-proxy --version >/dev/null 2>&1 && return 0
   log "building Kubernetes $k8s_version from the Go module proxy (cold: ~15 min)"
   local modfile go_version staging dir started=$SECONDS
   modfile=$(go mod download -json "k8s.io/kubernetes@$k8s_version" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
@@ -214,15 +215,16 @@ certificates() {
   local pki=$state/pki who
   mkdir -p "$pki"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" -out "$pki/ca.crt" -days 30 -subj "/CN=ganymede-test-cluster" 2>/dev/null
-  issue apiserver "/CN=kube-apiserver" "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.96.0.1"
+  issue apiserver "/CN=kube-apiserver" "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1,IP:10.96.0.1,IP:$bridge_ip"
   issue admin "/O=system:masters/CN=admin"
   issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
   issue controller-manager "/CN=system:kube-controller-manager"
   issue scheduler "/CN=system:kube-scheduler"
   issue kubelet "/O=system:nodes/CN=system:node:localhost" "DNS:localhost,IP:127.0.0.1"
+  issue kube-proxy "/CN=system:kube-proxy"
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
-  for who in admin controller-manager scheduler kubelet; do
+  for who in admin controller-manager scheduler kubelet kube-proxy; do
     cat >"$state/$who.kubeconfig" <<EOF
 apiVersion: v1
 kind: Config
@@ -251,8 +253,11 @@ control_plane() {
     --listen-peer-urls http://127.0.0.1:12380 --initial-advertise-peer-urls http://127.0.0.1:12380 \
     --initial-cluster test=http://127.0.0.1:12380 --listen-metrics-urls http://127.0.0.1:12381
   wait_for etcd 30 curl -sf http://127.0.0.1:12379/health
+  # Pods reach the API server as in any cluster, at the `kubernetes` Service (10.96.0.1:443), which kube-proxy sends to
+  # the bridge's address: it listens there too, and tagged rules keep everyone else off its port.
+  api_server_guard add
   start_daemon kube-apiserver "$cache/kubeall" kube-apiserver \
-    --etcd-servers=http://127.0.0.1:12379 --bind-address=127.0.0.1 --secure-port=6443 \
+    --etcd-servers=http://127.0.0.1:12379 --bind-address=0.0.0.0 --advertise-address="$bridge_ip" --secure-port=6443 \
     --service-cluster-ip-range=10.96.0.0/24 \
     --client-ca-file="$pki/ca.crt" --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
     --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
@@ -375,6 +380,43 @@ provisioner: ganymede.test/hostpath
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
 EOF
+  start_kube_proxy
+}
+
+# The API server's port for this machine and its pods only: add|remove the tagged INPUT rules.
+api_server_guard() {
+  local rule
+  for rule in "-i lo -j ACCEPT" "-i $bridge -j ACCEPT" "-j DROP"; do
+    # shellcheck disable=SC2086 # the rule's words
+    if [[ $1 == add ]]; then
+      iptables -C INPUT -p tcp --dport 6443 $rule -m comment --comment "$bridge" 2>/dev/null ||
+        iptables -A INPUT -p tcp --dport 6443 $rule -m comment --comment "$bridge"
+    else
+      while iptables -D INPUT -p tcp --dport 6443 $rule -m comment --comment "$bridge" 2>/dev/null; do :; done
+    fi
+  done
+}
+
+# Services: kube-proxy in nftables mode (tables of its own, "ip/ip6 kube-proxy", so Docker's iptables rules are left
+# alone), for Services' cluster IPs from pods and from this machine. No cluster DNS: pods find Services through the
+# environment variables the kubelet gives them (<NAME>_SERVICE_HOST), and resolve nothing else.
+start_kube_proxy() {
+  install_missing nftables
+  cat >"$state/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: nftables
+clientConnection: {kubeconfig: $state/kube-proxy.kubeconfig}
+hostnameOverride: localhost
+clusterCIDR: $pod_cidr
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+nodePortAddresses: ["$bridge_ip/32"]
+# Leave the machine's conntrack settings as they are (this VM may refuse them).
+conntrack: {maxPerCore: 0, min: 0}
+EOF
+  start_daemon kube-proxy "$cache/kubeall" kube-proxy --config="$state/kube-proxy.yaml"
+  wait_for kube-proxy 30 nft list table ip kube-proxy
 }
 
 # Loads a docker-archive tarball (`docker save`) into the cluster's containerd, for pods that never pull.
@@ -401,7 +443,7 @@ up() {
 
 down() {
   local name pid
-  for name in provisioner kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  for name in kube-proxy provisioner kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
     [[ -f $(pidfile "$name") ]] || continue
     pid=$(cat "$(pidfile "$name")")
     rm -f "$(pidfile "$name")"
@@ -415,6 +457,9 @@ down() {
     awk -v root="$state/" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
       while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
   fi
+  local family
+  for family in ip ip6; do nft delete table "$family" kube-proxy 2>/dev/null || true; done
+  api_server_guard remove
   while iptables -D FORWARD -i "$bridge" -o "$bridge" -m comment --comment "$bridge" -j ACCEPT 2>/dev/null; do :; done
   while iptables -D FORWARD -i "$bridge" ! -o "$bridge" -m comment --comment "$bridge" -j DROP 2>/dev/null; do :; done
   ip link del "$bridge" 2>/dev/null || true

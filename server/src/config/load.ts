@@ -76,7 +76,7 @@ function resolvePaths(config: HubConfig, base: string): HubConfig {
   const resolvedDb = dbUrl.startsWith("file:") ? `file:${path.resolve(base, dbUrl.slice(5))}` : dbUrl;
   return {
     ...config,
-    hub: { ...config.hub, dataDir },
+    hub: { ...config.hub, dataDir, secretKeyFile: config.hub.secretKeyFile && path.resolve(base, config.hub.secretKeyFile) },
     database: { ...config.database, url: resolvedDb },
     policies: { ...config.policies, dir: path.resolve(base, config.policies.dir) },
   };

@@ -16,6 +16,11 @@ const hub = z
       .optional()
       .describe("The URL people use to reach the hub, when it differs from `bind` (behind TLS or an ingress)."),
     dataDir: z.string().default("./.data").describe("Directory for the SQLite file, server storage and the secret key."),
+    secretKeyFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The hub's secret key (64 hex characters), made on first start when missing. Default: <dataDir>/secret-key. Hubs sharing a database must share it."),
     cookieSecure: z
       .enum(["auto", "always", "never"])
       .default("auto")

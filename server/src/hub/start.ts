@@ -52,7 +52,7 @@ export async function startHub(
   const dataDir = config.hub.dataDir;
   // Local servers pass through the data directory to their homes; nothing else in it is theirs to see.
   await prepareDataDir(dataDir, { passThrough: config.spawner.backend === "local" });
-  const secrets = await SecretBox.fromFile(path.join(dataDir, "secret-key"));
+  const secrets = await SecretBox.fromFile(config.hub.secretKeyFile ?? path.join(dataDir, "secret-key"));
 
   const databaseUrl = config.database.url!;
   await applyMigrationsInChild(databaseUrl, (msg) => logger.info(msg));

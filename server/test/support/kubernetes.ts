@@ -68,7 +68,7 @@ export async function testNamespace(): Promise<TestNamespace> {
 
 const containerdSocket = (): string => path.join(process.env.GANYMEDE_K8S_DIR ?? path.join(repoRoot, ".data/k8s"), "containerd-run/containerd.sock");
 
-async function clusterHasImage(reference: string): Promise<boolean> {
+export async function clusterHasImage(reference: string): Promise<boolean> {
   const { stdout } = await run("ctr", ["-a", containerdSocket(), "-n", "k8s.io", "images", "ls", "-q"]);
   return stdout.split("\n").some((line) => line === reference || line === `docker.io/${reference}`);
 }

@@ -1,0 +1,175 @@
+/**
+ * The Helm chart (charts/ganymede) installed with helm on the real test cluster, the hub's image built by the
+ * project's own script and Dockerfile: the hub pod becomes ready and answers through its Service (kube-proxy's
+ * cluster IP); `helm test` passes; the first administrator signs in with the password the hub wrote on its claim; a
+ * named server started through the Service runs a kernel through the hub's proxy; `helm upgrade` with a changed
+ * policy changes the limit the hub explains without restarting it; an upgrade that restarts the hub keeps the server
+ * running; the network policies exist; `helm uninstall` removes everything the chart made and keeps users' claims.
+ *
+ * Not proven here: that the network policies are enforced (the test cluster's bridge network does not enforce
+ * NetworkPolicy), and LDAP sign-in through the chart (the hub's LDAP sign-in is proven against slapd and Samba in the
+ * default suite; the chart only passes its configuration and password file on).
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { AppsV1Api, NetworkingV1Api } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { clusterHubImage } from "../support/chart-images.js";
+import { makeDataDir, readEvents, request, signInThroughForm, waitFor } from "../support/hub.js";
+import { execute, startKernel } from "../support/kernel.js";
+import { clusterClient, clusterKubeconfig, clusterServerImage, testNamespace, type TestNamespace } from "../support/kubernetes.js";
+import { repoRoot } from "../support/paths.js";
+
+const run = promisify(execFile);
+const release = `t${randomBytes(2).toString("hex")}`;
+const hubName = `${release}-ganymede-hub`;
+let namespace: TestNamespace;
+let valuesFile: string;
+let values: Record<string, unknown>;
+let base: string;
+let adminToken: string;
+
+function helm(...args: string[]) {
+  const binary = process.env.GANYMEDE_HELM;
+  if (!binary) throw new Error("GANYMEDE_HELM is not set: run these tests with scripts/test-kubernetes.sh");
+  return run(binary, [...args, "--namespace", namespace.name, "--kubeconfig", clusterKubeconfig()], { maxBuffer: 16 * 2 ** 20 });
+}
+
+const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", clusterKubeconfig(), "--namespace", namespace.name, ...args]);
+
+/** Small servers, so that the hub and a server fit on the test node's two cores. */
+const policy = (namedServers: number) => ({
+  name: "default",
+  appliesTo: { default: true },
+  limits: { namedServers, serverNameMaxLength: 20, idleTimeout: "2h", storage: "64MiB", cpu: 0.1, memory: "256MiB", concurrentBuilds: 1, buildTimeout: "10m" },
+});
+
+async function install(command: "install" | "upgrade", changes: (v: Record<string, unknown>) => void = () => {}) {
+  changes(values);
+  writeFileSync(valuesFile, YAML.stringify(values));
+  await helm(command, release, path.join(repoRoot, "charts/ganymede"), "-f", valuesFile, "--wait", "--timeout", "5m");
+}
+
+const hubPod = async () => {
+  const pods = (await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: `app.kubernetes.io/name=ganymede-hub,app.kubernetes.io/instance=${release}` })).items;
+  return pods.filter((p) => !p.metadata?.deletionTimestamp);
+};
+
+beforeAll(async () => {
+  namespace = await testNamespace();
+  const [hubImage, serverImage] = await Promise.all([clusterHubImage(), clusterServerImage()]);
+  const [repository, tag] = hubImage.split(":");
+  valuesFile = path.join(makeDataDir(), "values.yaml");
+  values = {
+    hub: {
+      image: { repository, tag, pullPolicy: "Never" },
+      resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+      persistence: { size: "64Mi" },
+      config: {
+        spawner: { startTimeout: "120s", kubernetes: { image: serverImage, imagePullPolicy: "Never", command: ["jupyter", "server"] } },
+      },
+    },
+    policies: { files: { default: policy(5) } },
+  };
+  await install("install");
+  const service = await namespace.core.readNamespacedService({ name: hubName, namespace: namespace.name });
+  base = `http://${service.spec!.clusterIP}:80`;
+}, 1_200_000);
+
+afterAll(async () => {
+  await helm("uninstall", release, "--wait").catch(() => undefined);
+  await namespace?.remove();
+});
+
+describe("the Helm chart on a real cluster", () => {
+  it("installs a hub that becomes ready, answers through its Service, and passes helm test", async () => {
+    const [pod] = await hubPod();
+    expect(pod!.status!.containerStatuses![0]!.ready).toBe(true);
+    expect(pod!.spec!.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(pod!.spec!.containers[0]!.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    const info = await request(base, "GET", "/hub/api/");
+    expect(info.status).toBe(200);
+    expect(info.body).toMatchObject({ version: expect.any(String) });
+    const { stdout } = await helm("test", release, "--logs");
+    expect(stdout).toMatch(/Phase:\s+Succeeded/);
+    expect(stdout).toMatch(/JupyterHub API \d/);
+  });
+
+  it("signs in the first administrator, and starts a named server through the Service that runs a kernel through the hub's proxy", async () => {
+    const password = (await kubectl("exec", `deploy/${hubName}`, "--", "cat", "/srv/ganymede/initial-admin-password")).stdout.trim();
+    const signIn = await signInThroughForm(base, "admin", password);
+    expect(signIn.status).toBe(302);
+    expect(signIn.headers.getSetCookie().some((c) => c.startsWith("ganymede-session="))).toBe(true);
+
+    // An API token for the rest, from the hub's own CLI in its pod (the same database, the same configuration).
+    adminToken = (await kubectl("exec", `deploy/${hubName}`, "--", "node", "/app/server/dist/cli.js", "token", "create", "--user", "admin")).stdout.trim().split("\n").at(-1)!;
+    expect((await request(base, "POST", "users/alice", { token: adminToken })).status).toBe(201);
+    expect((await request(base, "POST", "users/alice/servers/lab", { token: adminToken })).status).toBeOneOf([201, 202]);
+    const events = await readEvents(base, "/hub/api/users/alice/servers/lab/progress", adminToken, 180_000);
+    expect(events.at(-1), JSON.stringify(events)).toMatchObject({ ready: true, url: "/user/alice/lab/" });
+
+    const target = { serverUrl: `${base}/user/alice/lab/`, headers: { authorization: `token ${adminToken}` } };
+    const kernel = await startKernel(target);
+    expect(await execute(target, kernel, "print(6 * 7)")).toContain("42");
+  }, 240_000);
+
+  it("applies a changed policy from helm upgrade without restarting the hub", async () => {
+    const explained = async () => ((await request(base, "GET", "users/alice/policy", { token: adminToken })).body as { limits: Array<{ limit: string; raw: unknown }> }).limits;
+    expect(await explained()).toEqual(expect.arrayContaining([expect.objectContaining({ limit: "namedServers", raw: 5 })]));
+    const [before] = await hubPod();
+    await install("upgrade", (v) => ((v.policies as { files: Record<string, unknown> }).files.default = policy(3)));
+    await waitFor(async () => (await explained()).some((l) => l.limit === "namedServers" && l.raw === 3), 150_000, 1000);
+    const [after] = await hubPod();
+    expect(after!.metadata!.uid).toBe(before!.metadata!.uid);
+    expect(after!.status!.containerStatuses![0]!.restartCount).toBe(0);
+    // The kubelet refreshes a mounted ConfigMap on its periodic sync of the pod: up to a minute and a half.
+  }, 240_000);
+
+  it("keeps the running server through an upgrade that restarts the hub", async () => {
+    const serverPod = async () => (await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: "ganymede.io/user=alice" })).items[0];
+    const [before, server] = [(await hubPod())[0]!, await serverPod()];
+    await install("upgrade", (v) => (((v.hub as { config: Record<string, unknown> }).config.logging = { level: "debug" })));
+    const [after] = await hubPod();
+    expect(after!.metadata!.uid).not.toBe(before.metadata!.uid);
+    expect((await serverPod())!.metadata!.uid).toBe(server!.metadata!.uid);
+    const user = (await request(base, "GET", "users/alice", { token: adminToken })).body as { servers: Record<string, { ready: boolean }> };
+    expect(user.servers.lab).toMatchObject({ ready: true });
+    expect((await request(base, "GET", "/user/alice/lab/api/status", { token: adminToken })).status).toBe(200);
+  }, 360_000);
+
+  it("makes the network policies for the hub and the servers (the test cluster does not enforce them)", async () => {
+    const { kc } = clusterClient();
+    const policies = (await kc.makeApiClient(NetworkingV1Api).listNamespacedNetworkPolicy({ namespace: namespace.name })).items;
+    const byName = Object.fromEntries(policies.map((p) => [p.metadata!.name!, p.spec!]));
+    expect(Object.keys(byName).sort()).toEqual([`${release}-ganymede-hub`, `${release}-ganymede-singleuser`]);
+    const servers = byName[`${release}-ganymede-singleuser`]!;
+    expect(servers.podSelector?.matchLabels).toMatchObject({ "app.kubernetes.io/name": "ganymede-server" });
+    expect(servers.ingress).toHaveLength(1);
+    expect(servers.ingress![0]).toMatchObject({ from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "ganymede-hub", "app.kubernetes.io/instance": release } } }], ports: [{ port: 8888 }] });
+    expect(JSON.stringify(servers.egress)).toContain('"except":["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16","169.254.169.254/32"]');
+  });
+
+  it("uninstalls everything the chart made, and keeps users' claims", async () => {
+    expect((await request(base, "DELETE", "users/alice/servers/lab", { token: adminToken })).status).toBeOneOf([202, 204]);
+    await waitFor(async () => !((await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: "ganymede.io/user=alice" })).items.length), 60_000, 500);
+    await helm("uninstall", release, "--wait");
+    const selector = `app.kubernetes.io/instance=${release}`;
+    const { kc } = clusterClient();
+    const left = [
+      ...(await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: namespace.name, labelSelector: selector })).items,
+      ...(await namespace.core.listNamespacedService({ namespace: namespace.name, labelSelector: selector })).items,
+      ...(await namespace.core.listNamespacedConfigMap({ namespace: namespace.name, labelSelector: selector })).items,
+      ...(await namespace.core.listNamespacedSecret({ namespace: namespace.name, labelSelector: selector })).items,
+      ...(await namespace.core.listNamespacedServiceAccount({ namespace: namespace.name, labelSelector: selector })).items,
+      ...(await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: selector })).items,
+      ...(await kc.makeApiClient(NetworkingV1Api).listNamespacedNetworkPolicy({ namespace: namespace.name, labelSelector: selector })).items,
+    ].map((o) => `${o.kind ?? ""} ${o.metadata!.name}`);
+    expect(left).toEqual([]);
+    const claims = (await namespace.core.listNamespacedPersistentVolumeClaim({ namespace: namespace.name })).items.map((c) => c.metadata!.name);
+    expect(claims).toEqual([expect.stringMatching(/alice--lab$/)]);
+  }, 240_000);
+});

@@ -1,0 +1,119 @@
+/**
+ * The hub's image for the chart's test, built by the project's own script (scripts/images.sh) from its own Dockerfile
+ * (images/hub/Dockerfile), on bases made on this machine because no image can be pulled here:
+ *
+ * - NODE_IMAGE: the base image (scripts/make-base-image.sh) with **this machine's own Node** (its binary, npm and
+ *   corepack): Debian's Node is 18 and the hub needs 20.19 or later; no Node download is reachable here.
+ * - NODE_BUILD_IMAGE: that, plus what better-sqlite3 compiles with (make, g++) and Node's headers (node-gyp would
+ *   download them otherwise).
+ * - BUILDKIT_IMAGE and KUBECTL_IMAGE: one file each where BuildKit's and Kubernetes' images keep buildctl and kubectl
+ *   (buildctl built by scripts/test-cluster.sh, kubectl from this machine's apt sources).
+ *
+ * Tagged by a hash of everything it is made from, so a cluster run rebuilds it only when the hub's sources change.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { BASE_IMAGE, ensureBaseImage, followStream, hasLocalImage, startDockerEngine, type DockerEngine } from "./docker.js";
+import { clusterBinaries, clusterHasImage, loadIntoCluster } from "./kubernetes.js";
+import { repoRoot } from "./paths.js";
+
+const run = promisify(execFile);
+const NODE_PREFIX = path.dirname(path.dirname(process.execPath)); // /usr for /usr/bin/node
+
+/** Builds a one-step image from `dockerfile` and the files in `files` (name → source path) unless `tag` exists. */
+async function buildSmall(engine: DockerEngine, tag: string, dockerfile: string, files: Record<string, string>): Promise<void> {
+  if (await hasLocalImage(engine.docker, tag)) return;
+  const context = mkdtempSync(path.join(tmpdir(), "ganymede-chart-image-"));
+  try {
+    writeFileSync(path.join(context, "Dockerfile"), dockerfile);
+    for (const [name, source] of Object.entries(files)) cpSync(source, path.join(context, name), { recursive: true, dereference: true });
+    const stream = await engine.docker.buildImage({ context, src: ["Dockerfile", ...Object.keys(files)] }, { t: tag, rm: true, forcerm: true });
+    const log: string[] = [];
+    await followStream(engine.docker, stream, (e) => e.stream && log.push(e.stream)).catch((err: Error) => {
+      throw new Error(`building ${tag} failed: ${err.message}\n${log.join("").split("\n").slice(-20).join("\n")}`);
+    });
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+}
+
+/** Every file under `dir` (but .gitignore'd trees), hashed with its path: what the hub image is built from. */
+function hashTree(hash: ReturnType<typeof createHash>, dir: string): void {
+  for (const entry of readdirSync(dir).sort()) {
+    if (["node_modules", "dist", "generated", "test-results"].includes(entry)) continue;
+    const file = path.join(dir, entry);
+    if (statSync(file).isDirectory()) hashTree(hash, file);
+    else hash.update(path.relative(repoRoot, file)).update(readFileSync(file));
+  }
+}
+
+async function baseImages(engine: DockerEngine): Promise<Record<string, string>> {
+  await ensureBaseImage(engine);
+  const version = process.version.slice(1);
+  const node = `ganymede-test/node:${version}`;
+  const nodeBuild = `ganymede-test/node-build:${version}`;
+  await buildSmall(
+    engine,
+    node,
+    `FROM ${BASE_IMAGE}
+COPY node /usr/local/bin/node
+COPY npm /usr/local/lib/node_modules/npm
+COPY corepack /usr/local/lib/node_modules/corepack
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
+ && ln -s ../lib/node_modules/corepack/dist/corepack.js /usr/local/bin/corepack
+`,
+    { node: process.execPath, npm: path.join(NODE_PREFIX, "lib/node_modules/npm"), corepack: path.join(NODE_PREFIX, "lib/node_modules/corepack") },
+  );
+  await buildSmall(
+    engine,
+    nodeBuild,
+    `FROM ${node}
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends make g++ >/dev/null && rm -rf /var/lib/apt/lists/*
+COPY include /usr/local/include/node
+ENV npm_config_nodedir=/usr/local
+`,
+    { include: path.join(NODE_PREFIX, "include/node") },
+  );
+  const bin = clusterBinaries();
+  const buildkit = `ganymede-test/buildctl:${createHash("sha256").update(readFileSync(path.join(bin, "buildctl"))).digest("hex").slice(0, 12)}`;
+  await buildSmall(engine, buildkit, "FROM scratch\nCOPY buildctl /usr/bin/buildctl\n", { buildctl: path.join(bin, "buildctl") });
+  const kubectlPath = (await run("sh", ["-c", "readlink -f $(command -v kubectl)"])).stdout.trim();
+  const kubectl = `ganymede-test/kubectl:${createHash("sha256").update(readFileSync(kubectlPath)).digest("hex").slice(0, 12)}`;
+  await buildSmall(engine, kubectl, "FROM scratch\nCOPY kubectl /bin/kubectl\n", { kubectl: kubectlPath });
+  return { NODE_IMAGE: node, NODE_BUILD_IMAGE: nodeBuild, BUILDKIT_IMAGE: buildkit, KUBECTL_IMAGE: kubectl };
+}
+
+let hubImage: Promise<string> | undefined;
+
+/** The hub's image (scripts/images.sh hub), on the cluster's node; its tag names what it was built from. */
+export function clusterHubImage(): Promise<string> {
+  hubImage ??= (async () => {
+    const engine = await startDockerEngine();
+    const args = await baseImages(engine);
+    const hash = createHash("sha256").update(JSON.stringify(args));
+    for (const part of ["package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", "images/hub/Dockerfile", "prisma", "server", "web"]) {
+      const file = path.join(repoRoot, part);
+      if (statSync(file).isDirectory()) hashTree(hash, file);
+      else hash.update(part).update(readFileSync(file));
+    }
+    const repository = "ganymede-test/";
+    const tag = `${repository}hub:${hash.digest("hex").slice(0, 12)}`;
+    if (!(await hasLocalImage(engine.docker, tag))) {
+      const buildArgs = Object.entries(args).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
+      const { stdout } = await run(path.join(repoRoot, "scripts/images.sh"), ["hub", ...buildArgs, "--quiet"], {
+        env: { ...process.env, DOCKER_HOST: `unix://${engine.socketPath}`, IMAGE_REPOSITORY: repository },
+        maxBuffer: 64 * 2 ** 20,
+      });
+      const built = stdout.trim().split("\n").at(-1)!;
+      const [repo, version] = tag.split(":") as [string, string];
+      await engine.docker.getImage(built).tag({ repo, tag: version });
+    }
+    if (!(await clusterHasImage(tag))) await loadIntoCluster(engine.docker.getImage(tag).get());
+    return tag;
+  })();
+  return hubImage;
+}
