@@ -75,7 +75,8 @@ clientSecretFile), or environment variables the Deployment sets (the database's 
 {{- with .Values.ingress }}{{ if and .enabled .hosts }}
 {{- $publicUrl = printf "%s://%s/" (ternary "https" "http" (gt (len .tls) 0)) (index .hosts 0) }}
 {{- end }}{{ end }}
-{{- $hub := dict "bind" "http://0.0.0.0:8081" "dataDir" $paths.data "secretKeyFile" (printf "%s/secret-key" $paths.secrets) "trustProxy" .Values.ingress.enabled }}
+{{- /* A folder in the claim, not its root: a volume's root belongs to root, and the hub keeps its folder's modes. */}}
+{{- $hub := dict "bind" "http://0.0.0.0:8081" "dataDir" (printf "%s/data" $paths.data) "secretKeyFile" (printf "%s/secret-key" $paths.secrets) "trustProxy" .Values.ingress.enabled }}
 {{- if $publicUrl }}{{ $_ := set $hub "publicUrl" $publicUrl }}{{ end }}
 {{- $chart := dict
   "hub" $hub

@@ -51,31 +51,39 @@ function hashTree(hash: ReturnType<typeof createHash>, dir: string): void {
   }
 }
 
+/** `name:<node version>-<hash of the Dockerfile>`: a changed recipe makes a new image. */
+const recipeTag = (name: string, dockerfile: string) =>
+  `${name}:${process.version.slice(1)}-${createHash("sha256").update(dockerfile).digest("hex").slice(0, 8)}`;
+
 async function baseImages(engine: DockerEngine): Promise<Record<string, string>> {
   await ensureBaseImage(engine);
-  const version = process.version.slice(1);
-  const node = `ganymede-test/node:${version}`;
-  const nodeBuild = `ganymede-test/node-build:${version}`;
-  await buildSmall(
-    engine,
-    node,
-    `FROM ${BASE_IMAGE}
+  // The base image trusts what this machine trusts (a TLS-inspecting proxy's CA among them, scripts/make-base-image.sh);
+  // Node reads only its own CA list unless told.
+  const nodeDockerfile = `FROM ${BASE_IMAGE}
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
 COPY corepack /usr/local/lib/node_modules/corepack
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
  && ln -s ../lib/node_modules/corepack/dist/corepack.js /usr/local/bin/corepack
-`,
-    { node: process.execPath, npm: path.join(NODE_PREFIX, "lib/node_modules/npm"), corepack: path.join(NODE_PREFIX, "lib/node_modules/corepack") },
-  );
+`;
+  const node = recipeTag("ganymede-test/node", nodeDockerfile);
   await buildSmall(
     engine,
-    nodeBuild,
-    `FROM ${node}
+    node,
+    nodeDockerfile,
+    { node: process.execPath, npm: path.join(NODE_PREFIX, "lib/node_modules/npm"), corepack: path.join(NODE_PREFIX, "lib/node_modules/corepack") },
+  );
+  const nodeBuildDockerfile = `FROM ${node}
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends make g++ >/dev/null && rm -rf /var/lib/apt/lists/*
 COPY include /usr/local/include/node
 ENV npm_config_nodedir=/usr/local
-`,
+`;
+  const nodeBuild = recipeTag("ganymede-test/node-build", nodeBuildDockerfile);
+  await buildSmall(
+    engine,
+    nodeBuild,
+    nodeBuildDockerfile,
     { include: path.join(NODE_PREFIX, "include/node") },
   );
   const bin = clusterBinaries();
@@ -95,7 +103,7 @@ export function clusterHubImage(): Promise<string> {
     const engine = await startDockerEngine();
     const args = await baseImages(engine);
     const hash = createHash("sha256").update(JSON.stringify(args));
-    for (const part of ["package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", "images/hub/Dockerfile", "prisma", "server", "web"]) {
+    for (const part of ["package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", "tsconfig.base.json", "images/hub/Dockerfile", "prisma", "server", "web"]) {
       const file = path.join(repoRoot, part);
       if (statSync(file).isDirectory()) hashTree(hash, file);
       else hash.update(part).update(readFileSync(file));
