@@ -3,12 +3,13 @@
  * project's own script and Dockerfile: the hub pod becomes ready and answers through its Service (kube-proxy's
  * cluster IP); `helm test` passes; the first administrator signs in with the password the hub wrote on its claim; a
  * named server started through the Service runs a kernel through the hub's proxy; `helm upgrade` with a changed
- * policy changes the limit the hub explains without restarting it; an upgrade that restarts the hub keeps the server
- * running; the network policies exist; `helm uninstall` removes everything the chart made and keeps users' claims.
+ * policy changes the limit the hub explains without restarting it; an upgrade that restarts the hub (to sign people
+ * in against the test slapd, its service account's password in the chart's Secret) keeps the server running, and a
+ * directory user signs in; the network policies exist; `helm uninstall` removes everything the chart made and keeps
+ * users' claims.
  *
  * Not proven here: that the network policies are enforced (the test cluster's bridge network does not enforce
- * NetworkPolicy), and LDAP sign-in through the chart (the hub's LDAP sign-in is proven against slapd and Samba in the
- * default suite; the chart only passes its configuration and password file on).
+ * NetworkPolicy).
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,10 +20,11 @@ import { AppsV1Api, NetworkingV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { clusterHubImage } from "../support/chart-images.js";
-import { makeDataDir, readEvents, request, signInThroughForm, waitFor } from "../support/hub.js";
+import { loginError, makeDataDir, readEvents, request, signInThroughForm, waitFor } from "../support/hub.js";
 import { execute, startKernel } from "../support/kernel.js";
 import { clusterClient, clusterKubeconfig, clusterServerImage, testNamespace, type TestNamespace } from "../support/kubernetes.js";
 import { repoRoot } from "../support/paths.js";
+import { startSlapd, type SlapdServer } from "../support/slapd.js";
 
 const run = promisify(execFile);
 const release = `t${randomBytes(2).toString("hex")}`;
@@ -32,6 +34,7 @@ let valuesFile: string;
 let values: Record<string, unknown>;
 let base: string;
 let adminToken: string;
+let slapd: SlapdServer | undefined;
 
 function helm(...args: string[]) {
   const binary = process.env.GANYMEDE_HELM;
@@ -91,6 +94,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await helm("uninstall", release, "--wait").catch(() => undefined);
   await namespace?.remove();
+  await slapd?.stop();
 });
 
 describe("the Helm chart on a real cluster", () => {
@@ -137,16 +141,38 @@ describe("the Helm chart on a real cluster", () => {
     // The kubelet refreshes a mounted ConfigMap on its periodic sync of the pod: up to a minute and a half.
   }, 240_000);
 
-  it("keeps the running server through an upgrade that restarts the hub", async () => {
+  it("keeps the running server through an upgrade that restarts the hub, here to sign people in with LDAP", async () => {
+    // The test directory, where the hub's pod reaches this machine: the address the API server is advertised at.
+    const endpoints = await namespace.core.readNamespacedEndpoints({ name: "kubernetes", namespace: "default" });
+    slapd = await startSlapd({ host: endpoints.subsets![0]!.addresses![0]!.ip });
     const serverPod = async () => (await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: "ganymede.io/user=alice" })).items[0];
     const [before, server] = [(await hubPod())[0]!, await serverPod()];
-    await install("upgrade", (v) => (((v.hub as { config: Record<string, unknown> }).config.logging = { level: "debug" })));
+    const directory = slapd;
+    await install("upgrade", (v) => {
+      (v.hub as { config: Record<string, unknown> }).config.auth = {
+        backend: "ldap",
+        ldap: {
+          url: directory.url,
+          bindDn: directory.bindDn,
+          bindPasswordFile: "/etc/ganymede/secrets/ldap-bind-password",
+          searchBase: `ou=people,${directory.baseDn}`,
+          searchFilter: "(uid={{username}})",
+        },
+      };
+      v.secrets = { ldapBindPassword: directory.bindPassword };
+    });
     const [after] = await hubPod();
     expect(after!.metadata!.uid).not.toBe(before.metadata!.uid);
     expect((await serverPod())!.metadata!.uid).toBe(server!.metadata!.uid);
     const user = (await request(base, "GET", "users/alice", { token: adminToken })).body as { servers: Record<string, { ready: boolean }> };
     expect(user.servers.lab).toMatchObject({ ready: true });
     expect((await request(base, "GET", "/user/alice/lab/api/status", { token: adminToken })).status).toBe(200);
+
+    // alice of the directory signs in with her directory password, through the hub's Service.
+    const signIn = await signInThroughForm(base, "alice", "alice-secret");
+    expect(signIn.status, loginError(signIn)).toBe(303);
+    expect(signIn.headers.getSetCookie().some((c) => c.startsWith("ganymede-session="))).toBe(true);
+    expect((await signInThroughForm(base, "alice", "wrong")).status).toBe(403);
   }, 360_000);
 
   it("makes the network policies for the hub and the servers (the test cluster does not enforce them)", async () => {

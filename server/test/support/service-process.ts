@@ -73,9 +73,9 @@ export function freePort(): Promise<number> {
 }
 
 /** Whether something accepts connections on 127.0.0.1:`port` (within half a second). */
-export function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1" });
+    const socket = net.connect({ port, host });
     socket.setTimeout(500);
     socket.once("connect", () => (socket.destroy(), resolve(true)));
     socket.once("error", () => resolve(false));

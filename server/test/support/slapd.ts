@@ -16,9 +16,9 @@ import { repoRoot } from "./paths.js";
 import { canConnect, freePort, runTool, startWatchdog, stopWatchdog } from "./service-process.js";
 
 export interface SlapdServer {
-  /** ldap://127.0.0.1:<port> */
+  /** ldap://<host>:<port> (127.0.0.1 unless started with another host) */
   url: string;
-  /** ldaps://127.0.0.1:<port>, with a certificate signed by… itself (caFile). */
+  /** ldaps://<host>:<port>, with a certificate signed by… itself (caFile). */
   ldapsUrl: string;
   /** The PEM certificate to trust for ldapsUrl. */
   caFile: string;
@@ -70,7 +70,9 @@ kill $pid 2>/dev/null; wait $pid
 rm -rf "$dir"
 `;
 
-export async function startSlapd(): Promise<SlapdServer> {
+/** `host`: the address slapd listens on (default loopback; the chart's test gives the one pods reach this machine at). */
+export async function startSlapd(options: { host?: string } = {}): Promise<SlapdServer> {
+  const host = options.host ?? "127.0.0.1";
   if (!existsSync("/usr/sbin/slapd") || !existsSync("/usr/bin/ldapadd")) {
     throw new Error("slapd / ldapadd not found: run scripts/setup.sh --for-tests, which installs Debian's slapd and ldap-utils");
   }
@@ -84,16 +86,16 @@ export async function startSlapd(): Promise<SlapdServer> {
     await runTool(["mkdir", "-p", path.join(dir, "db")]);
     await runTool([
       "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-subj", `/CN=${host}`, "-addext", `subjectAltName=DNS:localhost,IP:${host}`,
       "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"),
     ]);
     writeFileSync(path.join(dir, "slapd.conf"), slapdConf(dir));
     const [ldapPort, ldapsPort] = [await freePort(), await freePort()];
-    const url = `ldap://127.0.0.1:${ldapPort}`;
-    const ldapsUrl = `ldaps://127.0.0.1:${ldapsPort}`;
+    const url = `ldap://${host}:${ldapPort}`;
+    const ldapsUrl = `ldaps://${host}:${ldapsPort}`;
     const slapd = ["/usr/sbin/slapd", "-f", path.join(dir, "slapd.conf"), "-h", `${url}/ ${ldapsUrl}/`, "-d", "0"];
     watchdog = startWatchdog(["sh", "-c", WATCHDOG, "watchdog", dir, ...slapd]);
-    await waitListening(ldapPort, watchdog, dir);
+    await waitListening(host, ldapPort, watchdog, dir);
     await runTool(["ldapadd", "-x", "-H", url, "-D", ROOT_DN, "-w", ROOT_PW, "-f", FIXTURE_LDIF]);
     return {
       url,
@@ -112,11 +114,11 @@ export async function startSlapd(): Promise<SlapdServer> {
 }
 
 
-async function waitListening(port: number, watchdog: ChildProcess, dir: string, timeoutMs = 10_000): Promise<void> {
+async function waitListening(host: string, port: number, watchdog: ChildProcess, dir: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (watchdog.exitCode !== null) throw new Error(`watchdog exited with ${watchdog.exitCode}`);
-    if (await canConnect(port)) return;
+    if (await canConnect(port, host)) return;
     if (Date.now() > deadline) throw new Error(`not listening after ${timeoutMs} ms`);
     if (/daemon: bind|slapd stopped|failed/i.test(readLog(dir))) throw new Error("slapd exited");
     await new Promise((r) => setTimeout(r, 20));
