@@ -1,9 +1,10 @@
 /**
  * What the Kubernetes backends (servers as pods, builds as pods) share of @kubernetes/client-node: the cluster's
  * client from a kubeconfig or the pod's service account, the namespace they work in, and the client's errors as
- * values (the HTTP status, the API server's message, "not found" as undefined), and a container that cannot start.
+ * values (the HTTP status, the API server's message, "not found" as undefined), a container that cannot start, and
+ * the end of a container's log.
  */
-import { KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { KubeConfig, type CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
 
 export interface ClusterSettings {
@@ -54,6 +55,20 @@ export function apiMessage(err: unknown): string {
   }
   if (body && typeof body === "object" && "message" in body) return String((body as { message: unknown }).message);
   return (err as Error)?.message ?? String(err);
+}
+
+/** A container's last non-empty log lines, `secret` masked; rejects with the API's error when the log is unreadable. */
+export async function podLogTail(
+  core: CoreV1Api,
+  pod: { name: string; namespace: string; container: string },
+  lines: number,
+  secret?: string,
+): Promise<string[]> {
+  const text = await core.readNamespacedPodLog({ ...pod, tailLines: lines });
+  return String(text)
+    .split("\n")
+    .filter((line) => line.trim())
+    .map((line) => (secret ? line.replaceAll(secret, "[token]") : line));
 }
 
 /** Resolves undefined instead of rejecting when the object is not there (404). */

@@ -13,33 +13,15 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
-import { BASE_IMAGE, ensureBaseImage, followStream, hasLocalImage, startDockerEngine, type DockerEngine } from "./docker.js";
+import { BASE_IMAGE, buildImageOnce, ensureBaseImage, hasLocalImage, startDockerEngine, type DockerEngine } from "./docker.js";
 import { clusterBinaries, clusterHasImage, loadIntoCluster } from "./kubernetes.js";
 import { repoRoot } from "./paths.js";
 
 const run = promisify(execFile);
 const NODE_PREFIX = path.dirname(path.dirname(process.execPath)); // /usr for /usr/bin/node
-
-/** Builds a one-step image from `dockerfile` and the files in `files` (name → source path) unless `tag` exists. */
-async function buildSmall(engine: DockerEngine, tag: string, dockerfile: string, files: Record<string, string>): Promise<void> {
-  if (await hasLocalImage(engine.docker, tag)) return;
-  const context = mkdtempSync(path.join(tmpdir(), "ganymede-chart-image-"));
-  try {
-    writeFileSync(path.join(context, "Dockerfile"), dockerfile);
-    for (const [name, source] of Object.entries(files)) cpSync(source, path.join(context, name), { recursive: true, dereference: true });
-    const stream = await engine.docker.buildImage({ context, src: ["Dockerfile", ...Object.keys(files)] }, { t: tag, rm: true, forcerm: true });
-    const log: string[] = [];
-    await followStream(engine.docker, stream, (e) => e.stream && log.push(e.stream)).catch((err: Error) => {
-      throw new Error(`building ${tag} failed: ${err.message}\n${log.join("").split("\n").slice(-20).join("\n")}`);
-    });
-  } finally {
-    rmSync(context, { recursive: true, force: true });
-  }
-}
 
 /** Every file under `dir` (but .gitignore'd trees), hashed with its path: what the hub image is built from. */
 function hashTree(hash: ReturnType<typeof createHash>, dir: string): void {
@@ -68,7 +50,7 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && ln -s ../
  && ln -s ../lib/node_modules/corepack/dist/corepack.js /usr/local/bin/corepack
 `;
   const node = recipeTag("ganymede-test/node", nodeDockerfile);
-  await buildSmall(
+  await buildImageOnce(
     engine,
     node,
     nodeDockerfile,
@@ -80,7 +62,7 @@ COPY include /usr/local/include/node
 ENV npm_config_nodedir=/usr/local
 `;
   const nodeBuild = recipeTag("ganymede-test/node-build", nodeBuildDockerfile);
-  await buildSmall(
+  await buildImageOnce(
     engine,
     nodeBuild,
     nodeBuildDockerfile,
@@ -88,10 +70,10 @@ ENV npm_config_nodedir=/usr/local
   );
   const bin = clusterBinaries();
   const buildkit = `ganymede-test/buildctl:${createHash("sha256").update(readFileSync(path.join(bin, "buildctl"))).digest("hex").slice(0, 12)}`;
-  await buildSmall(engine, buildkit, "FROM scratch\nCOPY buildctl /usr/bin/buildctl\n", { buildctl: path.join(bin, "buildctl") });
+  await buildImageOnce(engine, buildkit, "FROM scratch\nCOPY buildctl /usr/bin/buildctl\n", { buildctl: path.join(bin, "buildctl") });
   const kubectlPath = (await run("sh", ["-c", "readlink -f $(command -v kubectl)"])).stdout.trim();
   const kubectl = `ganymede-test/kubectl:${createHash("sha256").update(readFileSync(kubectlPath)).digest("hex").slice(0, 12)}`;
-  await buildSmall(engine, kubectl, "FROM scratch\nCOPY kubectl /bin/kubectl\n", { kubectl: kubectlPath });
+  await buildImageOnce(engine, kubectl, "FROM scratch\nCOPY kubectl /bin/kubectl\n", { kubectl: kubectlPath });
   return { NODE_IMAGE: node, NODE_BUILD_IMAGE: nodeBuild, BUILDKIT_IMAGE: buildkit, KUBECTL_IMAGE: kubectl };
 }
 

@@ -17,7 +17,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -167,6 +167,23 @@ export async function ensureBaseImage(engine: DockerEngine, registry?: Registry)
   const pushed = `${registry.host}/${repository}:${tag}`;
   if (!(await registry.hasImage(repository, tag))) await pushImage(engine.docker, BASE_IMAGE, pushed);
   return { image: BASE_IMAGE, pushed };
+}
+
+/** Builds `tag` from `dockerfile` and the files in `files` (name in the context → source path) unless it exists. */
+export async function buildImageOnce(engine: DockerEngine, tag: string, dockerfile: string, files: Record<string, string>): Promise<void> {
+  if (await hasLocalImage(engine.docker, tag)) return;
+  const context = mkdtempSync(path.join(os.tmpdir(), "ganymede-image-"));
+  try {
+    writeFileSync(path.join(context, "Dockerfile"), dockerfile);
+    for (const [name, source] of Object.entries(files)) cpSync(source, path.join(context, name), { recursive: true, dereference: true });
+    const stream = await engine.docker.buildImage({ context, src: ["Dockerfile", ...Object.keys(files)] }, { t: tag, rm: true, forcerm: true });
+    const log: string[] = [];
+    await followStream(engine.docker, stream, (e) => e.stream && log.push(e.stream)).catch((err: Error) => {
+      throw new Error(`building ${tag} failed: ${err.message}\n${log.join("").split("\n").slice(-20).join("\n")}`);
+    });
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
 }
 
 /** Pushes `image` to the registry as `target` (registry/repository:tag); push errors arrive inside a 200 stream. */

@@ -13,7 +13,7 @@
  */
 import { CoreV1Api, KubeConfig, Watch, type V1Pod } from "@kubernetes/client-node";
 import { execFile } from "node:child_process";
-import { copyFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -22,7 +22,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { kubernetesSpawnerConfig } from "../../src/spawners/kubernetes/config.js";
 import { createKubernetesSpawnerFactory, type KubernetesSpawnerFactory, type KubernetesSpawnerOptions } from "../../src/spawners/kubernetes/index.js";
 import { hubSelector } from "../../src/spawners/kubernetes/naming.js";
-import { BASE_IMAGE, ensureBaseImage, ensureTestServerImage, followStream, hasLocalImage, startDockerEngine } from "./docker.js";
+import { BASE_IMAGE, buildImageOnce, ensureBaseImage, ensureTestServerImage, startDockerEngine } from "./docker.js";
 import { repoRoot } from "./paths.js";
 
 const run = promisify(execFile);
@@ -118,17 +118,7 @@ COPY buildkitd buildctl rootlesskit /usr/local/bin/
     const binaries = ["buildkitd", "buildctl", "rootlesskit"];
     const digest = createHash("sha256").update(dockerfile).update(readFileSync(path.join(bin, "buildkitd"))).digest("hex").slice(0, 12);
     const tag = `ganymede-test/buildkit:${digest}`;
-    if (!(await hasLocalImage(engine.docker, tag))) {
-      const context = mkdtempSync(path.join(tmpdir(), "ganymede-buildkit-"));
-      try {
-        writeFileSync(path.join(context, "Dockerfile"), dockerfile);
-        for (const name of binaries) copyFileSync(path.join(bin, name), path.join(context, name));
-        const stream = await engine.docker.buildImage({ context, src: ["Dockerfile", ...binaries] }, { t: tag, rm: true, forcerm: true });
-        await followStream(engine.docker, stream);
-      } finally {
-        rmSync(context, { recursive: true, force: true });
-      }
-    }
+    await buildImageOnce(engine, tag, dockerfile, Object.fromEntries(binaries.map((name) => [name, path.join(bin, name)])));
     if (!(await clusterHasImage(tag))) await loadIntoCluster(engine.docker.getImage(tag).get());
     return tag;
   })();

@@ -18,7 +18,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { apiMessage, apiStatus, ignoreNotFound, loadKubeConfig, resolveNamespace, stuckContainer, type ClusterSettings } from "../../engines/kubernetes.js";
+import { apiMessage, apiStatus, ignoreNotFound, loadKubeConfig, podLogTail, resolveNamespace, stuckContainer, type ClusterSettings } from "../../engines/kubernetes.js";
 import type { Logger } from "../../lib/logger.js";
 import type { ImagePullPolicy } from "../../spawners/types.js";
 import type { BuildBackend, BuildJob } from "./backend.js";
@@ -234,12 +234,7 @@ export class KubernetesBuildBackend implements BuildBackend {
 
   /** The end of buildkitd's log in the pod (RootlessKit's and BuildKit's reasons for not starting); none if unreadable. */
   private async logTail(name: string): Promise<string[]> {
-    try {
-      const text = await this.core.readNamespacedPodLog({ name, namespace: this.namespace, container: BUILD_CONTAINER, tailLines: 10 });
-      return String(text).split("\n").filter((line) => line.trim());
-    } catch {
-      return [];
-    }
+    return podLogTail(this.core, { name, namespace: this.namespace, container: BUILD_CONTAINER }, 10).catch(() => []);
   }
 
   private async deletePod(name: string): Promise<void> {

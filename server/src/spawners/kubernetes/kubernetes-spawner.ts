@@ -18,7 +18,7 @@ import type {
   SpawnProgress,
 } from "../types.js";
 import { formatSize } from "../host-storage/volume.js";
-import { apiMessage, apiStatus, ignoreNotFound } from "../../engines/kubernetes.js";
+import { apiMessage, apiStatus, ignoreNotFound, podLogTail } from "../../engines/kubernetes.js";
 import { claimManifest, CONTAINER, podManifest, tokenSecretManifest, type ObjectMeta } from "./manifests.js";
 import { serverAnnotations, serverLabels, serverObjectName } from "./naming.js";
 import { describePodProblem, podEndpoint, podExit, type PodProblem } from "./pod-status.js";
@@ -294,12 +294,7 @@ export class KubernetesSpawner implements Spawner {
   async recentLog(): Promise<string[]> {
     if (this.startToken === undefined) return [];
     try {
-      const text = await this.shared.core.readNamespacedPodLog({ name: this.name, namespace: this.shared.namespace, container: CONTAINER, tailLines: 20 });
-      const token = this.startToken;
-      return String(text)
-        .split("\n")
-        .filter((line) => line.trim())
-        .map((line) => (token ? line.replaceAll(token, "[token]") : line));
+      return await podLogTail(this.shared.core, { name: this.name, namespace: this.shared.namespace, container: CONTAINER }, 20, this.startToken);
     } catch (err) {
       if (apiStatus(err) !== 400 && apiStatus(err) !== 404) this.shared.log.debug({ ...this.logFields, err: String(err) }, "pod log unreadable");
       return [];
