@@ -4,11 +4,13 @@
 #
 #   scripts/test-cluster.sh build   builds what is missing into a cache keyed by version: the Kubernetes components
 #                                   (k8s.io/kubernetes from the Go module proxy, one multi-call binary), etcd, a
-#                                   directory-backed volume provisioner and BuildKit (cold: ~20 min on 2 cores)
+#                                   directory-backed volume provisioner, BuildKit and kube-router (cold: ~20 min on 2
+#                                   cores)
 #   scripts/test-cluster.sh up      builds what is missing, then starts etcd, the API server, controller manager,
-#                                   scheduler, containerd (Debian) and a kubelet on 127.0.0.1, imports the pause image
-#                                   and waits until the node is Ready and the default StorageClass exists
-#   scripts/test-cluster.sh down    stops what `up` started and removes its bridge and firewall rules
+#                                   scheduler, containerd (Debian) and a kubelet on 127.0.0.1, imports the pause image,
+#                                   starts kube-proxy and kube-router's network-policy controller and waits until the
+#                                   node is Ready and the default StorageClass exists
+#   scripts/test-cluster.sh down    stops what `up` started and removes its bridge, firewall rules and ipsets
 #   scripts/test-cluster.sh env     prints KUBECONFIG=… and GANYMEDE_K8S_BIN=… (the binaries, BuildKit's included)
 #   scripts/test-cluster.sh import <archive.tar>   loads an image (`docker save`) into the node's containerd
 #
@@ -17,7 +19,10 @@
 # state every time, so a test run never sees the previous run's objects.
 #
 # Networking: everything listens on 127.0.0.1; pods live on the bridge ganymede-k8s (10.245.0.0/24), reachable from
-# this machine, and two tagged FORWARD rules keep their traffic on it (nothing a pod sends leaves the machine).
+# this machine, and a tagged FORWARD rule plus an nftables table of the bridge's name keep their traffic on it (nothing
+# a pod sends leaves the machine). NetworkPolicies are enforced, as a CNI plugin with policy support would: by
+# kube-router's network-policy controller alone (no router, no service proxy) on this machine, with iptables rules and
+# ipsets of its own in the filter table; Services are kube-proxy's (nftables).
 # What each workaround below is for (cgroup v1, oom_score_adj, no registry for the pause image) is said where it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +31,8 @@ etcd_version=v3.7.3
 provisioner_lib=v11.0.1
 buildkit_version=v0.35.0
 rootlesskit_version=v2.3.6
+# The newest release the Go module proxy here serves (later tags are refused: 403).
+kube_router_version=v2.1.0
 cache=${GANYMEDE_K8S_CACHE:-$HOME/.cache/ganymede/k8s}/$k8s_version-etcd$etcd_version-buildkit$buildkit_version
 state=${GANYMEDE_K8S_DIR:-$PWD/.data/k8s}
 sources=$PWD/scripts/k8s
@@ -156,6 +163,24 @@ build_rootlesskit() {
     >"$cache/build-rootlesskit.log" 2>&1 || fail "the RootlessKit build failed: $cache/build-rootlesskit.log"
 }
 
+# kube-router, for its network-policy controller only: it enforces NetworkPolicies next to the bridge CNI plugin (which
+# has no policy support) and kube-proxy, with iptables rules and ipsets. Its go.mod has no replace directives; the
+# wrapper module only keeps the build like the others.
+build_kube_router() {
+  # Its version is not in the cache key either (a 2-minute build); the binary says which one it is.
+  [[ -x $cache/kube-router && $("$cache/kube-router" --version 2>&1) == *"version $kube_router_version,"* ]] && return 0
+  log "building kube-router $kube_router_version"
+  local dir=$cache/src/kube-router package=github.com/cloudnativelabs/kube-router/v2
+  rm -rf "$dir" && mkdir -p "$dir"
+  printf 'module kuberouterbuild\n\ngo 1.26.0\n\nrequire %s %s\n' "$package" "$kube_router_version" >"$dir/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s/cmd/kube-router"\n' "$package" >"$dir/tools.go"
+  (cd "$dir" && nice -n 19 go mod tidy &&
+    go_build -ldflags "-s -w -X $package/pkg/version.Version=$kube_router_version" -o "$cache/kube-router.part" \
+      "$package/cmd/kube-router") >"$cache/build-kube-router.log" 2>&1 ||
+    fail "the kube-router build failed: $cache/build-kube-router.log"
+  mv "$cache/kube-router.part" "$cache/kube-router"
+}
+
 build_pause() {
   [[ -x $cache/pause ]] && return 0
   install_missing gcc libc6-dev
@@ -171,6 +196,7 @@ build() {
   build_kubernetes
   build_buildkit
   build_rootlesskit
+  build_kube_router
   log "binaries ready in $cache"
 }
 
@@ -284,7 +310,7 @@ control_plane() {
 
 start_node() {
   local ctr=(ctr -a "$state/containerd-run/containerd.sock" -n k8s.io) registry=127.0.0.1:${GANYMEDE_BINDER_REGISTRY_PORT:-5000}
-  install_missing containerd runc containernetworking-plugins iptables kubectl
+  install_missing containerd runc containernetworking-plugins iptables nftables kubectl
   mkdir -p "$state/cni" "$state/containerd-run"
   cat >"$state/containerd.toml" <<EOF
 version = 2
@@ -330,10 +356,21 @@ EOF
   fi
   # Pods talk to each other and to this machine; nothing they send is forwarded anywhere else. (With Docker on the
   # machine FORWARD drops by default, so traffic within the bridge needs its own accept.)
-  if ! iptables -C FORWARD -i "$bridge" -o "$bridge" -m comment --comment "$bridge" -j ACCEPT 2>/dev/null; then
+  iptables -C FORWARD -i "$bridge" -o "$bridge" -m comment --comment "$bridge" -j ACCEPT 2>/dev/null ||
     iptables -I FORWARD 1 -i "$bridge" -o "$bridge" -m comment --comment "$bridge" -j ACCEPT
-    iptables -I FORWARD 2 -i "$bridge" ! -o "$bridge" -m comment --comment "$bridge" -j DROP
-  fi
+  # The drop is not a rule in iptables' FORWARD: kube-router keeps its jump first in that chain and ACCEPTs there all
+  # the traffic of pods that NetworkPolicies allow (pods without any policy included), so a DROP after it would never
+  # see a pod's packet. A drop in an nftables table of its own is final whatever other tables accept.
+  nft -f - <<EOF
+table inet $bridge
+delete table inet $bridge
+table inet $bridge {
+  chain forward {
+    type filter hook forward priority filter - 1; policy accept;
+    iifname "$bridge" oifname != "$bridge" drop
+  }
+}
+EOF
   start_daemon containerd /usr/bin/containerd --config "$state/containerd.toml"
   wait_for containerd 30 "${ctr[@]}" version
   # The pause image cannot be pulled here: a one-file image of the static pause built above.
@@ -364,6 +401,9 @@ evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.availa
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 podPidsLimit: 1024
+# How often the kubelet syncs each pod, and with it the files of mounted ConfigMaps (1 min by default): an edited
+# policy ConfigMap reaches the hub in seconds, not a minute and a half.
+syncFrequency: 10s
 EOF
   start_daemon kubelet "$cache/kubeall" kubelet --config="$state/kubelet.yaml" --kubeconfig="$state/kubelet.kubeconfig" \
     --root-dir="$state/kubelet" --hostname-override=localhost
@@ -381,6 +421,7 @@ reclaimPolicy: Delete
 volumeBindingMode: Immediate
 EOF
   start_kube_proxy
+  start_network_policies
 }
 
 # The API server's port for this machine and its pods only: add|remove the tagged INPUT rules.
@@ -419,6 +460,43 @@ EOF
   wait_for kube-proxy 30 nft list table ip kube-proxy
 }
 
+# NetworkPolicies: kube-router's network-policy controller (see build_kube_router), without its router (the bridge
+# plugin wires the pods) or its service proxy (kube-proxy's job). It takes this node's pods to be those whose host IP is
+# the node's InternalIP, and adds to iptables' filter table chains of its own (KUBE-ROUTER-*, KUBE-NWPLCY-*,
+# KUBE-POD-FW-*), jumped to first from INPUT, FORWARD and OUTPUT, and ipsets (KUBE-SRC-*, KUBE-DST-*). It leaves all of
+# them behind when it stops: `down` removes them (remove_network_policy_rules).
+start_network_policies() {
+  install_missing ipset
+  # The admin's credentials: it watches pods, namespaces, NetworkPolicies, nodes, Services and endpoints. No health
+  # port: it would listen on every address.
+  start_daemon kube-router "$cache/kube-router" --run-firewall=true --run-router=false --run-service-proxy=false \
+    --kubeconfig="$state/admin.kubeconfig" --hostname-override=localhost --service-cluster-ip-range=10.96.0.0/24 \
+    --health-port=0
+  # Its first full sync ends by adding the ACCEPT for traffic that passed the policies; from then on it enforces them.
+  wait_for kube-router 60 sh -c "iptables -w -S KUBE-ROUTER-FORWARD | grep -q 0x20000/0x20000"
+}
+
+# What kube-router leaves in the firewall: the jumps to its chains in the built-in ones, its chains, its ipsets (which
+# can only go once no rule refers to them). Rules are found by number: their comments hold spaces and quotes.
+remove_network_policy_rules() {
+  local command chain chains number
+  for command in iptables ip6tables; do
+    command -v "$command" >/dev/null || continue
+    for chain in INPUT FORWARD OUTPUT; do
+      while number=$("$command" -w -t filter -L "$chain" -n --line-numbers 2>/dev/null |
+        awk '$2 ~ /^KUBE-ROUTER-/ { print $1; exit }') && [[ -n $number ]]; do
+        "$command" -w -t filter -D "$chain" "$number"
+      done
+    done
+    chains=$("$command-save" -t filter 2>/dev/null | sed -n 's/^:\(KUBE-\(ROUTER\|NWPLCY\|POD-FW\)-[^ ]*\) .*/\1/p')
+    for chain in $chains; do "$command" -w -t filter -F "$chain" || true; done
+    for chain in $chains; do "$command" -w -t filter -X "$chain" || true; done
+  done
+  command -v ipset >/dev/null || return 0
+  ipset list -n | { grep -E '^(inet6:)?(KUBE-(SRC|DST)-|TMP-)[A-Z2-7]{16}$' || true; } | xargs -r -n 1 ipset destroy ||
+    log "some of kube-router's ipsets are still in use: see \`ipset list -n\`"
+}
+
 # Loads a docker-archive tarball (`docker save`) into the cluster's containerd, for pods that never pull.
 import_image() {
   ctr -a "$state/containerd-run/containerd.sock" -n k8s.io images import "${1:?usage: import <archive.tar>}" >/dev/null
@@ -442,8 +520,9 @@ up() {
 }
 
 down() {
-  local name pid
-  for name in kube-proxy provisioner kubelet containerd kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  local name pid chain rules
+  for name in kube-router kube-proxy provisioner kubelet containerd kube-scheduler kube-controller-manager \
+    kube-apiserver etcd; do
     [[ -f $(pidfile "$name") ]] || continue
     pid=$(cat "$(pidfile "$name")")
     rm -f "$(pidfile "$name")"
@@ -453,15 +532,33 @@ down() {
   done
   # Pods' processes (containerd's shims and what they run) outlive containerd: end them, then their mounts.
   pkill -KILL -f "containerd-shim-runc-v2 .*$state/containerd-run" 2>/dev/null || true
+  # What the containers ran is reparented, not killed, when its shim dies; the kubelet's cgroups (kubepods, in any
+  # hierarchy) hold all of it.
+  local cgroup
+  for cgroup in /sys/fs/cgroup/pids/kubepods /sys/fs/cgroup/kubepods; do
+    [[ -d $cgroup ]] || continue
+    # shellcheck disable=SC2038 # xargs reads process IDs, not file names
+    { find "$cgroup" -name cgroup.procs -exec cat {} + | xargs -r kill -KILL; } 2>/dev/null || true
+  done
   if [[ -d $state ]]; then
     awk -v root="$state/" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
       while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
   fi
   local family
   for family in ip ip6; do nft delete table "$family" kube-proxy 2>/dev/null || true; done
+  remove_network_policy_rules
   api_server_guard remove
   while iptables -D FORWARD -i "$bridge" -o "$bridge" -m comment --comment "$bridge" -j ACCEPT 2>/dev/null; do :; done
+  # The DROP rule of earlier versions of this script, which kept pods' traffic on the bridge before its nftables table.
   while iptables -D FORWARD -i "$bridge" ! -o "$bridge" -m comment --comment "$bridge" -j DROP 2>/dev/null; do :; done
+  nft delete table inet "$bridge" 2>/dev/null || true
+  # iptables-nft leaves behind the empty base chains it made for the rules above (INPUT for api_server_guard, OUTPUT
+  # for kube-router): gone too when empty and accepting, as before `up` (nft refuses to delete a chain with rules).
+  for chain in INPUT OUTPUT; do
+    rules=$(nft list chain ip filter "$chain" 2>/dev/null) || continue
+    [[ $(grep -cv '^[[:space:]]*}$' <<<"$rules") == 3 && $rules == *"policy accept;"* ]] &&
+      { nft delete chain ip filter "$chain" || true; }
+  done
   ip link del "$bridge" 2>/dev/null || true
   [[ ${1:-} == quietly ]] || log "down"
 }

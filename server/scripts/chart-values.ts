@@ -86,6 +86,13 @@ export const chartValuesSchema = z
             ingress: k8sList("Ingress rules replacing \"anyone, on the hub's port\""),
           })
           .strict(),
+        configCheck: z
+          .object({
+            enabled: z
+              .boolean()
+              .describe("Before every install and upgrade, a Job runs `ganymede config check` on the new configuration and policies: what the hub would refuse fails `helm install`/`upgrade` with the hub's own message, before the running hub is touched."),
+          })
+          .strict(),
       })
       .strict(),
     policies: z

@@ -56,6 +56,18 @@ program
     process.on("SIGHUP", () => hub.ctx.policy.sighup());
   });
 
+program
+  .command("config")
+  .description("check the configuration")
+  .command("check")
+  .description("would the hub start with this configuration and its policies? (the Helm chart runs this before installs and upgrades)")
+  .action(async () => {
+    const cfg = await config(); // refuses a configuration the hub would refuse, with every rule it breaks
+    const report = await policyCheckReport(cfg.policies.dir);
+    process.stdout.write(`configuration: valid\npolicies (${cfg.policies.dir}):\n${report.text}`);
+    process.exitCode = report.ok ? 0 : 1;
+  });
+
 const user = program.command("user").description("manage local users");
 user
   .command("add <name>")

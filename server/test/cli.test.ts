@@ -3,7 +3,7 @@
  * policy check and explain, local users and tokens, database migration.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -45,6 +45,29 @@ describe("configuration", () => {
     expect(result.stderr).toMatch(/hub: Unrecognized key: "colour"/);
     expect(result.stderr).toMatch(/spawner\.startTimeout: "soon" is not a duration/);
     expect(result.stderr).toMatch(/culler\.interval: "often" is not a duration/);
+  });
+});
+
+describe("config check (the Helm chart's pre-install and pre-upgrade hook)", () => {
+  it("passes a configuration the hub would start with, and refuses a cross-field rule or a broken policy set", async () => {
+    const { dir, config } = workspace();
+    const ok = await ganymede(["--config", config, "config", "check"]);
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.stdout).toMatch(/^configuration: valid\n[\s\S]*polic(y|ies) valid:/);
+
+    const ldapWithoutDirectory = path.join(dir, "ldap.yaml");
+    writeFileSync(ldapWithoutDirectory, YAML.stringify({ auth: { backend: "ldap" }, policies: { dir: path.join(repoRoot, "policies") } }));
+    const refused = await ganymede(["--config", ldapWithoutDirectory, "config", "check"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/auth\.ldap: backend: ldap needs an `ldap` section/);
+
+    const policies = path.join(dir, "policies");
+    mkdirSync(policies);
+    writeFileSync(path.join(policies, "default.yaml"), "name: default\nappliesTo: { default: true }\nlimits: { memory: 8XB }\n");
+    writeFileSync(config, YAML.stringify({ hub: { dataDir: path.join(dir, "data") }, policies: { dir: policies } }));
+    const broken = await ganymede(["--config", config, "config", "check"]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/limits\.memory: "8XB" is not a size[\s\S]*a starting hub refuses to start/);
   });
 });
 

@@ -1,32 +1,32 @@
 /**
- * The Helm chart (charts/ganymede) installed with helm on the real test cluster, the hub's image built by the
- * project's own script and Dockerfile: the hub pod becomes ready and answers through its Service (kube-proxy's
- * cluster IP); `helm test` passes; the first administrator signs in with the password the hub wrote on its claim; a
- * named server started through the Service runs a kernel through the hub's proxy; `helm upgrade` with a changed
- * policy changes the limit the hub explains without restarting it; an upgrade that restarts the hub (to sign people
- * in against the test slapd, its service account's password in the chart's Secret) keeps the server running, and a
- * directory user signs in; the network policies exist; `helm uninstall` removes everything the chart made and keeps
- * users' claims.
+ * The Helm chart (charts/ganymede) installed with helm on the real test cluster, with the default SQLite database on
+ * the hub's claim, the hub's and the servers' images built by the project's own script from its own Dockerfiles: the
+ * hub pod becomes ready and answers through its Service (kube-proxy's cluster IP); the image pre-puller runs the
+ * servers' image on the node; `helm test` passes; the first administrator signs in with the password the hub wrote on
+ * its claim; a named server of the chart's default image, started through the Service, runs a kernel through the
+ * hub's proxy; `helm upgrade` with a changed policy changes the limit the hub explains without restarting it; an
+ * upgrade the hub would refuse (a configuration, a policy set) fails with the hub's own words before the running hub
+ * is touched; an upgrade that restarts the hub (to sign people in against the test slapd, its service account's
+ * password in the chart's Secret) keeps the server running, and a directory user signs in; the network policies
+ * exist; `helm uninstall` removes everything the chart made and keeps users' claims.
  *
- * Not proven here: that the network policies are enforced (the test cluster's bridge network does not enforce
- * NetworkPolicy).
+ * chart-postgresql.test.ts installs the chart on PostgreSQL, with policies from a ConfigMap of the operator's, and
+ * proves the network policies enforced.
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
-import { AppsV1Api, NetworkingV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, NetworkingV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { clusterHubImage } from "../support/chart-images.js";
+import { clusterHubImage, clusterSingleuserImage } from "../support/chart-images.js";
 import { loginError, makeDataDir, readEvents, request, signInThroughForm, waitFor } from "../support/hub.js";
 import { execute, startKernel } from "../support/kernel.js";
-import { clusterClient, clusterKubeconfig, clusterServerImage, testNamespace, type TestNamespace } from "../support/kubernetes.js";
+import { clusterClient, testNamespace, type TestNamespace } from "../support/kubernetes.js";
+import { helmIn } from "../support/helm.js";
 import { repoRoot } from "../support/paths.js";
 import { startSlapd, type SlapdServer } from "../support/slapd.js";
 
-const run = promisify(execFile);
 const release = `t${randomBytes(2).toString("hex")}`;
 const hubName = `${release}-ganymede-hub`;
 let namespace: TestNamespace;
@@ -36,13 +36,8 @@ let base: string;
 let adminToken: string;
 let slapd: SlapdServer | undefined;
 
-function helm(...args: string[]) {
-  const binary = process.env.GANYMEDE_HELM;
-  if (!binary) throw new Error("GANYMEDE_HELM is not set: run these tests with scripts/test-kubernetes.sh");
-  return run(binary, [...args, "--namespace", namespace.name, "--kubeconfig", clusterKubeconfig()], { maxBuffer: 16 * 2 ** 20 });
-}
-
-const kubectl = (...args: string[]) => run("kubectl", ["--kubeconfig", clusterKubeconfig(), "--namespace", namespace.name, ...args]);
+const helm = (...args: string[]) => helmIn(namespace.name).helm(...args);
+const kubectl = (...args: string[]) => helmIn(namespace.name).kubectl(...args);
 
 /** Small servers, so that the hub and a server fit on the test node's two cores. */
 const policy = (namedServers: number) => ({
@@ -71,7 +66,7 @@ const hubPod = async () => {
 
 beforeAll(async () => {
   namespace = await testNamespace();
-  const [hubImage, serverImage] = await Promise.all([clusterHubImage(), clusterServerImage()]);
+  const [hubImage, serverImage] = await Promise.all([clusterHubImage(), clusterSingleuserImage()]);
   const [repository, tag] = hubImage.split(":");
   valuesFile = path.join(makeDataDir(), "values.yaml");
   values = {
@@ -80,10 +75,12 @@ beforeAll(async () => {
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
       persistence: { size: "64Mi" },
       config: {
-        spawner: { startTimeout: "120s", kubernetes: { image: serverImage, imagePullPolicy: "Never", command: ["jupyter", "server"] } },
+        // The chart's default command (`jupyter lab`) in the chart's default image, built here.
+        spawner: { startTimeout: "120s", kubernetes: { image: serverImage, imagePullPolicy: "Never" } },
       },
     },
     policies: { files: { default: policy(5) } },
+    prePuller: { enabled: true },
   };
   await install("install");
   const service = await namespace.core.readNamespacedService({ name: hubName, namespace: namespace.name });
@@ -109,6 +106,16 @@ describe("the Helm chart on a real cluster", () => {
     const { stdout } = await helm("test", release, "--logs");
     expect(stdout).toMatch(/Phase:\s+Succeeded/);
     expect(stdout).toMatch(/JupyterHub API \d/);
+  });
+
+  it("pre-pulls the servers' image on the node: the puller's pod ran it and idles", async () => {
+    const { kc } = clusterClient();
+    const puller = await kc.makeApiClient(AppsV1Api).readNamespacedDaemonSet({ name: `${release}-ganymede-image-puller`, namespace: namespace.name });
+    expect(puller.status).toMatchObject({ desiredNumberScheduled: 1, numberReady: 1 });
+    const [pod] = (await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: `app.kubernetes.io/name=ganymede-image-puller,app.kubernetes.io/instance=${release}` })).items;
+    const serverImage = ((values.hub as { config: { spawner: { kubernetes: { image: string } } } }).config.spawner.kubernetes.image);
+    expect(pod!.spec!.initContainers!.map((c) => c.image)).toEqual([serverImage]);
+    expect(pod!.status!.initContainerStatuses![0]!.state?.terminated).toMatchObject({ exitCode: 0, reason: "Completed" });
   });
 
   it("signs in the first administrator, and starts a named server through the Service that runs a kernel through the hub's proxy", async () => {
@@ -140,6 +147,60 @@ describe("the Helm chart on a real cluster", () => {
     expect(after!.status!.containerStatuses![0]!.restartCount).toBe(0);
     // The kubelet refreshes a mounted ConfigMap on its periodic sync of the pod: up to a minute and a half.
   }, 240_000);
+
+  it("refuses an upgrade the hub would refuse, with the hub's own words, before the running hub is touched", async () => {
+    const [before] = await hubPod();
+    const refused = async (changes: (v: Record<string, unknown>) => void) => {
+      const broken = structuredClone(values);
+      changes(broken);
+      const file = path.join(path.dirname(valuesFile), "refused.yaml");
+      writeFileSync(file, YAML.stringify(broken));
+      const failure = await helm("upgrade", release, path.join(repoRoot, "charts/ganymede"), "-f", file, "--wait", "--timeout", "2m").then(
+        () => undefined,
+        (err: { stdout: string; stderr: string }) => `${err.stdout}\n${err.stderr}`,
+      );
+      expect(failure, "the upgrade went through").toBeDefined();
+      return failure!;
+    };
+    // A rule across keys, which the values' schema cannot say: LDAP sign-in without a directory.
+    const ldapWithoutDirectory = await refused((v) => ((v.hub as { config: Record<string, unknown> }).config.auth = { backend: "ldap" }));
+    expect(ldapWithoutDirectory).toMatch(/pre-upgrade hooks failed/);
+    expect(ldapWithoutDirectory).toMatch(/auth\.ldap: backend: ldap needs an `ldap` section/);
+    // A rule across policy files: two default policies, each valid alone.
+    const twoDefaults = await refused((v) => ((v.policies as { files: Record<string, unknown> }).files.other = { ...policy(2), name: "other" }));
+    expect(twoDefaults).toMatch(/appliesTo\.default: .*are all default policies; exactly one may be/);
+
+    // The hub is the same pod, never restarted, with the same limits; the check's objects are gone.
+    const [after] = await hubPod();
+    expect(after!.metadata!.uid).toBe(before!.metadata!.uid);
+    expect(after!.status!.containerStatuses![0]!.restartCount).toBe(0);
+    const limits = ((await request(base, "GET", "users/alice/policy", { token: adminToken })).body as { limits: Array<{ limit: string; raw: unknown }> }).limits;
+    expect(limits).toEqual(expect.arrayContaining([expect.objectContaining({ limit: "namedServers", raw: 3 })]));
+    const { kc } = clusterClient();
+    const jobs = (await kc.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: namespace.name })).items;
+    expect(jobs.map((j) => j.metadata!.name)).toEqual([]);
+    // The release stays usable: the next good upgrade (below) goes through.
+
+    // And at `helm install`: a second release refused the same way makes nothing but Helm's record of the attempt.
+    const second = `${release}x`;
+    const broken = structuredClone(values);
+    (broken.hub as { config: Record<string, unknown> }).config.auth = { backend: "ldap" };
+    const file = path.join(path.dirname(valuesFile), "refused-install.yaml");
+    writeFileSync(file, YAML.stringify(broken));
+    const install = await helm("install", second, path.join(repoRoot, "charts/ganymede"), "-f", file, "--wait", "--timeout", "2m").then(
+      () => "installed",
+      (err: { stdout: string; stderr: string }) => `${err.stdout}\n${err.stderr}`,
+    );
+    expect(install).toMatch(/INSTALLATION FAILED: failed pre-install: .*config-check/);
+    expect(install).toMatch(/auth\.ldap: backend: ldap needs an `ldap` section/);
+    const made = [
+      ...(await namespace.core.listNamespacedPod({ namespace: namespace.name, labelSelector: `app.kubernetes.io/instance=${second}` })).items,
+      ...(await namespace.core.listNamespacedConfigMap({ namespace: namespace.name, labelSelector: `app.kubernetes.io/instance=${second}` })).items,
+      ...(await kc.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: namespace.name, labelSelector: `app.kubernetes.io/instance=${second}` })).items,
+    ];
+    expect(made.map((o) => o.metadata!.name)).toEqual([]);
+    await helm("uninstall", second);
+  }, 300_000);
 
   it("keeps the running server through an upgrade that restarts the hub, here to sign people in with LDAP", async () => {
     // The test directory, where the hub's pod reaches this machine: the address the API server is advertised at.
@@ -175,7 +236,7 @@ describe("the Helm chart on a real cluster", () => {
     expect((await signInThroughForm(base, "alice", "wrong")).status).toBe(403);
   }, 360_000);
 
-  it("makes the network policies for the hub and the servers (the test cluster does not enforce them)", async () => {
+  it("makes the network policies for the hub and the servers (chart-postgresql.test.ts proves them enforced)", async () => {
     const { kc } = clusterClient();
     const policies = (await kc.makeApiClient(NetworkingV1Api).listNamespacedNetworkPolicy({ namespace: namespace.name })).items;
     const byName = Object.fromEntries(policies.map((p) => [p.metadata!.name!, p.spec!]));
@@ -196,6 +257,8 @@ describe("the Helm chart on a real cluster", () => {
     const { kc } = clusterClient();
     const left = [
       ...(await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: namespace.name, labelSelector: selector })).items,
+      ...(await kc.makeApiClient(AppsV1Api).listNamespacedDaemonSet({ namespace: namespace.name, labelSelector: selector })).items,
+      ...(await kc.makeApiClient(BatchV1Api).listNamespacedJob({ namespace: namespace.name, labelSelector: selector })).items,
       ...(await namespace.core.listNamespacedService({ namespace: namespace.name, labelSelector: selector })).items,
       ...(await namespace.core.listNamespacedConfigMap({ namespace: namespace.name, labelSelector: selector })).items,
       ...(await namespace.core.listNamespacedSecret({ namespace: namespace.name, labelSelector: selector })).items,

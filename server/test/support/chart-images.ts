@@ -77,33 +77,64 @@ ENV npm_config_nodedir=/usr/local
   return { NODE_IMAGE: node, NODE_BUILD_IMAGE: nodeBuild, BUILDKIT_IMAGE: buildkit, KUBECTL_IMAGE: kubectl };
 }
 
+/**
+ * `ganymede-test/<which>:<hash>` built by scripts/images.sh from images/<which>/Dockerfile with `buildArgs`, on the
+ * cluster's node. The hash covers the build arguments and `sources` (what the Dockerfile copies), so an unchanged
+ * image is neither rebuilt nor imported again; `baseIds` are the ids of base images named by a tag that can be remade.
+ */
+async function clusterProjectImage(
+  engine: DockerEngine,
+  which: "hub" | "singleuser",
+  buildArgs: Record<string, string>,
+  sources: string[],
+  baseIds: string[] = [],
+): Promise<string> {
+  const hash = createHash("sha256").update(JSON.stringify(buildArgs)).update(baseIds.join());
+  for (const part of [`images/${which}/Dockerfile`, ...sources]) {
+    const file = path.join(repoRoot, part);
+    if (statSync(file).isDirectory()) hashTree(hash, file);
+    else hash.update(part).update(readFileSync(file));
+  }
+  const repository = "ganymede-test/";
+  const tag = `${repository}${which}:${hash.digest("hex").slice(0, 12)}`;
+  if (!(await hasLocalImage(engine.docker, tag))) {
+    const args = Object.entries(buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
+    const { stdout } = await run(path.join(repoRoot, "scripts/images.sh"), [which, ...args, "--quiet"], {
+      env: { ...process.env, DOCKER_HOST: `unix://${engine.socketPath}`, IMAGE_REPOSITORY: repository },
+      maxBuffer: 64 * 2 ** 20,
+    });
+    const built = stdout.trim().split("\n").at(-1)!;
+    const [repo, version] = tag.split(":") as [string, string];
+    await engine.docker.getImage(built).tag({ repo, tag: version });
+  }
+  if (!(await clusterHasImage(tag))) await loadIntoCluster(engine.docker.getImage(tag).get());
+  return tag;
+}
+
 let hubImage: Promise<string> | undefined;
 
-/** The hub's image (scripts/images.sh hub), on the cluster's node; its tag names what it was built from. */
+/** The hub's image (scripts/images.sh hub), on the cluster's node. */
 export function clusterHubImage(): Promise<string> {
   hubImage ??= (async () => {
     const engine = await startDockerEngine();
-    const args = await baseImages(engine);
-    const hash = createHash("sha256").update(JSON.stringify(args));
-    for (const part of ["package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", "tsconfig.base.json", "images/hub/Dockerfile", "prisma", "server", "web"]) {
-      const file = path.join(repoRoot, part);
-      if (statSync(file).isDirectory()) hashTree(hash, file);
-      else hash.update(part).update(readFileSync(file));
-    }
-    const repository = "ganymede-test/";
-    const tag = `${repository}hub:${hash.digest("hex").slice(0, 12)}`;
-    if (!(await hasLocalImage(engine.docker, tag))) {
-      const buildArgs = Object.entries(args).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
-      const { stdout } = await run(path.join(repoRoot, "scripts/images.sh"), ["hub", ...buildArgs, "--quiet"], {
-        env: { ...process.env, DOCKER_HOST: `unix://${engine.socketPath}`, IMAGE_REPOSITORY: repository },
-        maxBuffer: 64 * 2 ** 20,
-      });
-      const built = stdout.trim().split("\n").at(-1)!;
-      const [repo, version] = tag.split(":") as [string, string];
-      await engine.docker.getImage(built).tag({ repo, tag: version });
-    }
-    if (!(await clusterHasImage(tag))) await loadIntoCluster(engine.docker.getImage(tag).get());
-    return tag;
+    const sources = ["package.json", "pnpm-lock.yaml", "pnpm-workspace.yaml", "tsconfig.base.json", "prisma", "server", "web"];
+    return clusterProjectImage(engine, "hub", await baseImages(engine), sources);
   })();
   return hubImage;
+}
+
+let singleuserImage: Promise<string> | undefined;
+
+/**
+ * The chart's default server image (scripts/images.sh singleuser: JupyterLab from PyPI at the versions of
+ * scripts/requirements.txt), on the base image made on this machine instead of Python's public image.
+ */
+export function clusterSingleuserImage(): Promise<string> {
+  singleuserImage ??= (async () => {
+    const engine = await startDockerEngine();
+    await ensureBaseImage(engine);
+    const base = await engine.docker.getImage(BASE_IMAGE).inspect();
+    return clusterProjectImage(engine, "singleuser", { BASE_IMAGE }, ["scripts/requirements.txt"], [base.Id]);
+  })();
+  return singleuserImage;
 }

@@ -10,7 +10,8 @@
  * process), the watchdog shuts postgres down and deletes the directory.
  */
 import type { ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -24,6 +25,11 @@ export interface PostgresServer {
   port: number;
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /**
+   * With `startPostgres({ remote })`: a database of its own for clients on the remote network, owned by a role that
+   * signs in with a password (scram-sha-256), at the remote address.
+   */
+  createRemoteDatabase(name: string): Promise<string>;
   /** Shuts the server down and removes its directory. */
   stop(): Promise<void>;
 }
@@ -59,11 +65,20 @@ wait
 rm -rf "$dir"
 `;
 
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * `remote`: also listen on `address` and let clients of `network` (a CIDR) in with a password, as a hub in a pod
+ * reaches its database on this machine (the loopback stays password-less for the test itself).
+ */
+export interface RemoteClients {
+  address: string;
+  network: string;
+}
+
+export async function startPostgres(options: { remote?: RemoteClients } = {}): Promise<PostgresServer> {
   // A free port can be taken between probing and binding: then start over with a new one.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(await freePort());
+      return await startOnce(await freePort(), options.remote);
     } catch (err) {
       if (attempt >= 3 || !(err instanceof PortTaken)) throw err;
     }
@@ -72,7 +87,7 @@ export async function startPostgres(): Promise<PostgresServer> {
 
 class PortTaken extends Error {}
 
-async function startOnce(port: number): Promise<PostgresServer> {
+async function startOnce(port: number, remote: RemoteClients | undefined): Promise<PostgresServer> {
   const bin = findServerBinaries();
   const asRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(path.join(os.tmpdir(), "ganymede-pg-"));
@@ -85,12 +100,14 @@ async function startOnce(port: number): Promise<PostgresServer> {
     }
     const initdbFlags = ["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"];
     await runTool(asPostgres([bin.initdb, "-D", data, ...initdbFlags, "--no-instructions"]), { cwd: dir });
+    if (remote) appendFileSync(path.join(data, "pg_hba.conf"), `host all all ${remote.network} scram-sha-256\n`);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 
-  const settings = Object.entries({ ...SERVER_SETTINGS, port: String(port), unix_socket_directories: dir });
+  const listen = [SERVER_SETTINGS.listen_addresses, ...(remote ? [remote.address] : [])].join(",");
+  const settings = Object.entries({ ...SERVER_SETTINGS, listen_addresses: listen, port: String(port), unix_socket_directories: dir });
   const postgresArgv = [bin.postgres, "-D", data, ...settings.flatMap(([k, v]) => ["-c", `${k}=${v}`])];
   const watchdog = startWatchdog(asPostgres(["sh", "-c", WATCHDOG, "watchdog", dir, ...postgresArgv]), dir);
   const stop = async () => {
@@ -111,7 +128,15 @@ async function startOnce(port: number): Promise<PostgresServer> {
     await query(adminUrl, `CREATE DATABASE "${name.replaceAll('"', '""')}"`);
     return `postgresql://postgres@127.0.0.1:${port}/${encodeURIComponent(name)}`;
   };
-  return { url: await createDatabase("ganymede"), adminUrl, port, createDatabase, stop };
+  const createRemoteDatabase = async (name: string) => {
+    if (!remote) throw new Error("createRemoteDatabase: start PostgreSQL with { remote }");
+    const password = randomBytes(12).toString("hex");
+    const quoted = `"${name.replaceAll('"', '""')}"`;
+    await query(adminUrl, `CREATE ROLE ${quoted} LOGIN PASSWORD '${password}'`);
+    await query(adminUrl, `CREATE DATABASE ${quoted} OWNER ${quoted}`);
+    return `postgresql://${encodeURIComponent(name)}:${password}@${remote.address}:${port}/${encodeURIComponent(name)}`;
+  };
+  return { url: await createDatabase("ganymede"), adminUrl, port, createDatabase, createRemoteDatabase, stop };
 }
 
 let shared: Promise<PostgresServer> | undefined;
