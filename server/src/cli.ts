@@ -10,7 +10,7 @@ import type { HubConfig } from "./config/schema.js";
 import { issueToken } from "./auth/tokens.js";
 import { startHub } from "./hub/start.js";
 import { HubError } from "./errors.js";
-import { PolicyEngine, PolicyLoadError, policyCheckReport, policyExplainText } from "./policy/index.js";
+import { PolicyEngine, PolicyLoadError, diffPolicySets, loadPolicyDir, policyCheckReport, policyDiffText, policyExplainText } from "./policy/index.js";
 import { openDatabase } from "./store/database.js";
 import { applyMigrations } from "./store/migrate.js";
 import { Users } from "./users/service.js";
@@ -126,7 +126,7 @@ policy
   .command("explain")
   .description("print a user's effective limits and the policy each comes from")
   .requiredOption("--user <name>", "the user")
-  .option("--groups <groups>", "comma-separated groups (default: the user's groups in the database)")
+  .option("--groups <groups>", "comma-separated groups (default: the user's groups in the database); with them, the user need not exist")
   .action(async (opts: { user: string; groups?: string }) => {
     const cfg = await config();
     const engine = await PolicyEngine.open(cfg.policies.dir);
@@ -138,6 +138,35 @@ policy
       });
     }
     process.stdout.write(policyExplainText(engine.set, { name: opts.user, groups: groups ?? [] }) + "\n");
+  });
+
+policy
+  .command("diff <dir>")
+  .description("which users' limits and repository rules the policy folder <dir> would change, against the policies in force")
+  .option("--user <name>", "only this user")
+  .option("--groups <groups>", "comma-separated groups: compare for a user with these groups (who need not exist) instead of the database's users")
+  .action(async (dir: string, opts: { user?: string; groups?: string }) => {
+    const cfg = await config();
+    const [current, proposed] = await Promise.all([loadPolicyDir(cfg.policies.dir), loadPolicyDir(dir)]);
+    if (!current.set) throw new PolicyLoadError(cfg.policies.dir, current.problems);
+    if (!proposed.set) {
+      process.stdout.write((await policyCheckReport(dir)).text);
+      process.exitCode = 1;
+      return;
+    }
+    const groupsOption = opts.groups?.split(",").map((g) => g.trim()).filter(Boolean);
+    const users =
+      groupsOption !== undefined
+        ? [{ name: opts.user ?? "(a user)", groups: groupsOption }]
+        : await withDatabase(async (db) => {
+            const rows = await db.user.findMany({
+              where: opts.user ? { name: opts.user } : {},
+              orderBy: { name: "asc" },
+              include: { groups: { include: { group: true } } },
+            });
+            return rows.map((u) => ({ name: u.name, groups: u.groups.map((g) => g.group.name) }));
+          });
+    process.stdout.write(policyDiffText(diffPolicySets(current.set, proposed.set, users)));
   });
 
 program

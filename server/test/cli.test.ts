@@ -3,7 +3,7 @@
  * policy check and explain, local users and tokens, database migration.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -89,6 +89,33 @@ describe("policies", () => {
     expect(result.stdout).toMatch(/namedServers.*5.*default/);
     expect(result.stdout).toMatch(/idleTimeout.*2h.*default/);
     expect(result.stdout).toMatch(/memory.*2 GB.*default/);
+  });
+});
+
+describe("policy diff", () => {
+  it("previews a proposed policy folder for the database's users and for a hypothetical one, and refuses a broken folder", async () => {
+    const { dir, config } = workspace();
+    for (const [name, groups] of [["alice", "research"], ["bob", ""], ["carol", "research"]] as const) {
+      const added = await ganymede(["--config", config, "user", "add", name, "--groups", groups]);
+      expect(added.code, added.stderr).toBe(0);
+    }
+    const proposed = path.join(dir, "proposed");
+    mkdirSync(proposed);
+    writeFileSync(path.join(proposed, "default.yaml"), readFileSync(path.join(repoRoot, "policies/default.yaml"), "utf8"));
+    writeFileSync(path.join(proposed, "research.yaml"), "name: research\nappliesTo: { groups: [research] }\nlimits: { memory: 8GiB }\n");
+
+    const diff = await ganymede(["--config", config, "policy", "diff", proposed]);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(diff.stdout).toMatch(/^2 users: alice, carol\n  memory: 2 GB → 8 GiB  \[default \(default\.yaml\) → research \(research\.yaml\)\]/);
+    expect(diff.stdout).toContain("2 of 3 users would see a change; 1 would not.");
+
+    const someone = await ganymede(["--config", config, "policy", "diff", proposed, "--user", "newcomer", "--groups", "research"]);
+    expect(someone.stdout).toMatch(/^1 user: newcomer\n  memory: 2 GB → 8 GiB/);
+
+    writeFileSync(path.join(proposed, "research.yaml"), "name: research\nappliesTo: { groups: [research] }\nlimits: { memory: lots }\n");
+    const broken = await ganymede(["--config", config, "policy", "diff", proposed]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/INVALID\s+\S*research\.yaml[\s\S]*limits\.memory: "lots" is not a size/);
   });
 });
 

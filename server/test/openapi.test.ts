@@ -278,6 +278,7 @@ describe("openapi.yaml matches the routers", () => {
         "../src/api/tokens.ts",
         "../src/api/activity.ts",
         "../src/api/policies.ts",
+        "../src/api/audit.ts",
         "../src/api/binder.ts",
       ]),
     );

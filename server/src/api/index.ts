@@ -1,9 +1,11 @@
 /** The REST API under /hub/api: authentication, CSRF, the JupyterHub-compatible routers, the OpenAPI document. */
 import express, { Router } from "express";
 import type { HubContext } from "../hub/context.js";
+import { auditRequests } from "../audit/requests.js";
 import { attachPrincipal, csrfGuard, requirePrincipal } from "../http/auth-middleware.js";
 import { NotFoundError } from "../errors.js";
 import { activityRouter } from "./activity.js";
+import { auditRouter } from "./audit.js";
 import { binderApiRouter } from "./binder.js";
 import { openApiDocument } from "./openapi.js";
 import { policiesRouter } from "./policies.js";
@@ -20,6 +22,8 @@ export function apiRouter(ctx: HubContext): Router {
     res.json(openApiDocument());
   });
   router.use(attachPrincipal(ctx.identifier));
+  // Before the CSRF guard, so that its refusals are recorded too.
+  router.use(auditRequests(ctx.audit));
   router.use(csrfGuard(ctx.secrets, ctx.isAllowedOrigin));
   router.get("/", versionHandler);
   router.use(requirePrincipal);
@@ -29,6 +33,7 @@ export function apiRouter(ctx: HubContext): Router {
   router.use(tokensRouter(ctx));
   router.use(activityRouter(ctx));
   router.use(policiesRouter(ctx));
+  router.use(auditRouter(ctx));
   router.use(binderApiRouter(ctx));
   router.use((req) => {
     throw new NotFoundError(`no such API endpoint: ${req.method} ${req.originalUrl.split("?")[0]}`);

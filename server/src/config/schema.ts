@@ -211,6 +211,13 @@ const auth = z
   })
   .prefault({});
 
+const audit = z
+  .object({
+    retention: durationSchema.prefault("365d").describe("How long audit events are kept (GET /hub/api/audit); older ones are deleted hourly."),
+  })
+  .strict()
+  .prefault({});
+
 const logging = z
   .object({
     level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -226,6 +233,7 @@ export const configSchema = z
     policies,
     spawner,
     culler,
+    audit,
     logging,
     builder: builderSchema,
   })

@@ -3,6 +3,7 @@
  * delete). Activity is the later of proxied traffic (HTTP requests, WebSocket messages) and the activity the
  * Jupyter server reports itself (kernel execution), so a long computation with the browser closed is not culled.
  */
+import type { AuditTrail } from "../audit/trail.js";
 import type { Logger } from "../lib/logger.js";
 import { formatDuration } from "../lib/units.js";
 import type { Servers } from "../servers/service.js";
@@ -14,6 +15,8 @@ export interface CullerOptions {
   servers: Servers;
   policy: ServerPolicy;
   logger: Logger;
+  /** Each stop (and each failed one) is recorded, the culler as its actor. */
+  audit?: AuditTrail;
   culls: { inc(): void };
   intervalMs: number;
 }
@@ -60,12 +63,17 @@ export class Culler {
         { user: user.name, server: row.name, idleMs: idle, timeout: formatDuration(limits.idleTimeoutMs) },
         "culling idle server",
       );
+      const reason = `idle for ${formatDuration(Math.round(idle / 1000) * 1000)}`;
+      const detail = { reason, idleTimeout: formatDuration(limits.idleTimeoutMs) };
+      const audit = { actor: "culler", actorKind: "hub", action: "server.stop", user: user.name, server: row.name } as const;
       try {
-        await this.o.servers.stop(user, row.name, { reason: `idle for ${formatDuration(Math.round(idle / 1000) * 1000)}` });
+        await this.o.servers.stop(user, row.name, { reason });
         this.o.culls.inc();
         culled.push(key);
+        await this.o.audit?.record({ ...audit, outcome: "ok", detail });
       } catch (err) {
         this.o.logger.warn({ err, key }, "could not cull server");
+        await this.o.audit?.record({ ...audit, outcome: "failed", detail: { ...detail, error: (err as Error).message } });
       }
     }
     return culled;

@@ -21,6 +21,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (err instanceof HubError) {
+      res.locals.error = err; // for the audit trail (audit/requests.ts)
       if (err instanceof RateLimitedError) res.setHeader("Retry-After", String(err.retryAfterSeconds));
       if (err.status >= 500) logger.error({ err, path: req.path }, err.message);
       res.status(err.status).json(errorBody(err));

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import express, { Router, type Response } from "express";
 import { parseCookie, stringifySetCookie } from "cookie";
+import type { AuditInput } from "../audit/trail.js";
 import { ForbiddenError, HubError, RateLimitedError, UnavailableError } from "../errors.js";
 import { requestOrigin, xsrfTokenFor } from "../auth/csrf.js";
 import { completeSignIn } from "../auth/sign-in.js";
@@ -79,7 +80,22 @@ export function pagesRouter(ctx: HubContext): Router {
   // The dashboard posts JSON and gets JSON back: `{ next }`, or the hub's error body.
   router.post("/login", express.urlencoded({ extended: false, limit: "16kb" }), express.json({ limit: "16kb" }), async (req, res) => {
     const wantsJson = req.is("application/json") === "application/json";
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const field = (name: string) => (typeof body[name] === "string" ? (body[name] as string) : "");
+    const username = field("username").trim();
+    const address = req.ip ?? "unknown";
     const refuse = (err: HubError) => {
+      // The name as typed (cut short: it is anyone's input), never the password.
+      void ctx.audit.record({
+        actor: "anonymous",
+        actorKind: "anonymous",
+        action: "sign-in",
+        user: username.slice(0, 100) || null,
+        outcome: "refused",
+        status: err.status,
+        detail: { reason: err.message, backend: ctx.authenticator.name },
+        address,
+      });
       if (err instanceof RateLimitedError) res.setHeader("Retry-After", String(err.retryAfterSeconds));
       if (wantsJson) throw err;
       sendSignInPage(ctx, res, err.status, err.message);
@@ -89,14 +105,10 @@ export function pagesRouter(ctx: HubContext): Router {
       throw new ForbiddenError(`cross-origin sign-in refused: origin ${origin} is not this hub`);
     }
     const cookie = parseCookie(req.headers.cookie ?? "")[LOGIN_XSRF_COOKIE];
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const field = (name: string) => (typeof body[name] === "string" ? (body[name] as string) : "");
     if (!cookie || field("_xsrf") !== cookie) {
       return refuse(new ForbiddenError("Your sign-in form expired; please try again."));
     }
-    const username = field("username").trim();
     const password = field("password");
-    const address = req.ip ?? "unknown";
     let user;
     try {
       await throttle.check(username, address);
@@ -121,6 +133,7 @@ export function pagesRouter(ctx: HubContext): Router {
     await startBrowserSession(ctx, res, user);
     setCookie(res, LOGIN_XSRF_COOKIE, "", { path: "/hub/login", maxAge: 0 });
     ctx.logger.info({ user: user.name, ip: req.ip }, "signed in");
+    void ctx.audit.record(signedIn(user, ctx.authenticator.name, address));
     const next = safeNext(field("next"));
     if (wantsJson) res.json({ next });
     else res.redirect(303, next);
@@ -154,4 +167,9 @@ function cookieSecure(ctx: HubContext): boolean {
   const mode = ctx.config.hub.cookieSecure;
   if (mode !== "auto") return mode === "always";
   return (ctx.config.hub.publicUrl ?? ctx.config.hub.bind).startsWith("https:");
+}
+
+/** A sign-in as the audit trail records it (the form's and OpenID Connect's). */
+export function signedIn(user: { name: string; admin: boolean }, via: string, address: string | undefined): AuditInput {
+  return { actor: user.name, actorKind: user.admin ? "admin" : "user", action: "sign-in", user: user.name, outcome: "ok", detail: { via }, address: address ?? null };
 }

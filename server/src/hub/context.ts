@@ -1,4 +1,5 @@
 /** Everything a route needs, assembled once by hub/start.ts. */
+import type { AuditTrail } from "../audit/trail.js";
 import type { PasswordAuthenticator } from "../auth/authenticator.js";
 import type { HubConfig } from "../config/schema.js";
 import type { Identifier } from "../auth/identify.js";
@@ -26,6 +27,8 @@ export interface HubContext {
   users: Users;
   policy: PolicyEngine;
   metrics: HubMetrics;
+  /** The audit trail: who did what, refused or not (audit/). */
+  audit: AuditTrail;
   /** Binder launches; undefined unless builder.enabled. */
   binder?: BinderLauncher;
   /** Origins this hub answers as (for Origin checks). */

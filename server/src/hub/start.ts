@@ -13,6 +13,8 @@ import { LocalAuthenticator } from "../auth/local-authenticator.js";
 import { createOidcClients } from "../auth/oidc.js";
 import { createOriginCheck } from "../auth/csrf.js";
 import { SESSION_COOKIE, XSRF_COOKIE } from "../auth/sessions.js";
+import { AuditTrail } from "../audit/trail.js";
+import { policyReloadEvent } from "../audit/policy-changes.js";
 import { Culler } from "../culler/culler.js";
 import { createApp } from "../http/app.js";
 import { notRunningHandler } from "../http/not-running.js";
@@ -59,7 +61,8 @@ export async function startHub(
   const database = await openDatabase(databaseUrl);
   const db = database.prisma;
 
-  const policy = await PolicyEngine.open(config.policies.dir, { logger });
+  const audit = new AuditTrail(db, logger);
+  const policy = await PolicyEngine.open(config.policies.dir, { logger, onReload: (event) => void audit.record(policyReloadEvent(event)) });
   if (config.policies.reloadInterval > 0) policy.watch(config.policies.reloadInterval);
 
   const spawners = options.spawners ?? (await createSpawnerFactory(config, logger, db));
@@ -85,6 +88,7 @@ export async function startHub(
     concurrentStops: config.spawner.concurrentStops,
     slowSpawnTimeoutMs: config.spawner.slowSpawnTimeout,
     publicUrl: `${(config.hub.publicUrl ?? config.hub.bind).replace(/\/+$/, "")}/`,
+    audit,
   });
   const identifier = new Identifier(db);
   const users = new Users(db, identifier, servers);
@@ -109,6 +113,7 @@ export async function startHub(
     users,
     policy,
     metrics,
+    audit,
     binder,
     isAllowedOrigin,
     startedAt: new Date(),
@@ -118,8 +123,9 @@ export async function startHub(
   await servers.restoreAll();
   servers.activity.startFlushing(10_000);
 
-  const culler = new Culler({ db, servers, policy, logger, culls: metrics.culls, intervalMs: config.culler.interval });
+  const culler = new Culler({ db, servers, policy, logger, audit, culls: metrics.culls, intervalMs: config.culler.interval });
   if (config.culler.enabled) culler.start();
+  const auditRetention = keepTrimmed(audit, config.audit.retention, logger);
 
   const proxy = createUserProxy({
     routes,
@@ -161,11 +167,24 @@ export async function startHub(
       });
       proxy.close();
       await culler.stop();
+      clearInterval(auditRetention);
       await servers.shutdown();
+      await audit.flush();
       policy.close();
       await database.close();
     },
   };
+}
+
+/** Deletes audit events past their retention now and hourly (a timer that does not keep the process alive). */
+function keepTrimmed(audit: AuditTrail, retentionMs: number, logger: Logger): NodeJS.Timeout {
+  const trim = () =>
+    audit.purge(retentionMs).then(
+      (count) => count && logger.info({ count }, "audit events past their retention deleted"),
+      (err: unknown) => logger.error({ err }, "audit retention failed"),
+    );
+  void trim();
+  return setInterval(trim, 60 * 60_000).unref();
 }
 
 /** Authenticators by `auth.backend`: only the chosen one is loaded (the LDAP client stays out of a local hub). */

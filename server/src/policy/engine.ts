@@ -22,8 +22,13 @@ export interface PolicyLogger {
   warn(obj: object, msg: string): void;
 }
 
+/** What a reload after the first load did: the sets before and after, or why it was refused. */
+export type PolicyReloadEvent = { ok: true; before: PolicySet; after: PolicySet } | { ok: false; problems: string[] };
+
 export interface PolicyEngineOptions {
   logger?: PolicyLogger;
+  /** Told of every reload after the first load (the audit trail records them). */
+  onReload?: (event: PolicyReloadEvent) => void;
   /** For tests. */
   now?: () => Date;
 }
@@ -69,6 +74,7 @@ export class PolicyEngine {
   /** Bumped by every watch()/close(), so a tick from an earlier watch() never reschedules itself. */
   #watchGeneration = 0;
   readonly #logger: PolicyLogger | undefined;
+  readonly #onReload: PolicyEngineOptions["onReload"];
   readonly #now: () => Date;
 
   constructor(
@@ -76,6 +82,7 @@ export class PolicyEngine {
     options: PolicyEngineOptions = {},
   ) {
     this.#logger = options.logger;
+    this.#onReload = options.onReload;
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -152,11 +159,13 @@ export class PolicyEngine {
     this.#checkedAt = now;
     this.#files = result.files;
     if (result.set) {
+      const before = this.#set;
       this.#set = result.set;
       this.#loadedAt = now;
       this.#lastError = undefined;
       const policies = [result.set.defaultPolicy, ...result.set.overrides].map((p) => p.name);
       this.#logger?.info({ dir: this.dir, policies }, "policies loaded");
+      if (before) this.#onReload?.({ ok: true, before, after: result.set });
       return { ok: true, policies };
     }
     if (!this.#set) {
@@ -168,6 +177,7 @@ export class PolicyEngine {
     const message = `policies in ${this.dir} not reloaded (${count} problem(s)); the previous policies stay in force`;
     this.#lastError = { at: now.toISOString(), message, problems: result.problems };
     this.#logger?.warn({ dir: this.dir, problems: result.problems }, message);
+    this.#onReload?.({ ok: false, problems: result.problems });
     return { ok: false, problems: result.problems };
   }
 

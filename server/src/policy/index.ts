@@ -4,12 +4,14 @@
  * precedence rule.
  */
 export { PolicyEngine, PolicyLoadError } from "./engine.js";
-export type { PolicyEngineOptions, PolicyLogger, PolicyStatus, ReloadResult } from "./engine.js";
+export type { PolicyEngineOptions, PolicyLogger, PolicyReloadEvent, PolicyStatus, ReloadResult } from "./engine.js";
 export { decide, enforce, BUILT_IN_POLICY } from "./decide.js";
 export type { Decision, PolicyAction, PolicyRequest } from "./decide.js";
 export { explain, formatLimit, policyExplainText } from "./explain.js";
 export type { ExplainedLimit } from "./explain.js";
 export { policyCheckReport } from "./check.js";
+export { diffPolicySets, policyDiffText } from "./diff.js";
+export type { PolicyChange, PolicyDiff, PolicyDiffEntry } from "./diff.js";
 export { loadPolicyDir, listPolicyFiles } from "./load.js";
 export { policySetFromObjects } from "./set.js";
 export type { FileReport, Policy, PolicySet, PolicySetResult } from "./set.js";

@@ -7,6 +7,7 @@
  * stopped — and a named server created by that very request is removed again, storage included — so a failure
  * leaves no half-created row, directory, process or route.
  */
+import type { AuditTrail } from "../audit/trail.js";
 import { FifoSlots, type SlotTicket } from "../lib/fifo-slots.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
@@ -41,6 +42,8 @@ export interface ServersOptions {
   slowSpawnTimeoutMs: number;
   /** The hub's public URL with a trailing slash (BINDER_LAUNCH_HOST in servers' environment). */
   publicUrl: string;
+  /** The audit trail, for what the hub does on its own (a start failing after its request was answered). */
+  audit?: AuditTrail;
 }
 
 /** In-memory state of a server with work in flight (or just restored): never persisted. */

@@ -3,7 +3,8 @@
  * real Jupyter servers: the sign-in page; the Home page; the server-name rule checked as it is typed (and by the API
  * when forced); create a named server, follow its start on the spawn page into JupyterLab, come back, stop it, delete
  * it after the confirmation; a sixth named server refused with the policy's own sentence; a start that fails shows
- * the reason and a way back; an administrator stops another user's server and reads their effective policy; an API
+ * the reason and a way back; an administrator stops another user's server, reads their effective policy and finds the
+ * stop in the audit trail (filtered, exported); an API
  * token created and revoked; the Home page on a phone-sized screen.
  * Screenshots of every page go to server/test-results/screenshots/ (the README shows copies from docs/screenshots/).
  */
@@ -206,7 +207,7 @@ describe("a start that fails", () => {
 });
 
 describe("the Admin page", () => {
-  it("lists users with groups and servers, stops another user's server, and explains a user's policy", async () => {
+  it("lists users with groups and servers, stops another user's server, explains a user's policy, and finds the stop in the audit trail", async () => {
     const started = await t.api("POST", "users/dave/server", { token: tokens.dave });
     expect([201, 202]).toContain(started.status);
     await waitFor(async () => (await t.api("GET", "users/dave", { token: tokens.dave })).body.server !== null, 60_000);
@@ -234,6 +235,18 @@ describe("the Admin page", () => {
     await daveServer.getByRole("button", { name: "Stop dave/default" }).click();
     await daveServer.getByText("Stopped", { exact: true }).waitFor({ timeout: 30_000 });
     expect((await t.api("GET", "users/dave", { token: tokens.dave })).body.server).toBeNull();
+
+    // The audit trail names ann, as an administrator, stopping dave's server; its export is what the filter shows.
+    const audit = page.getByTestId("audit-trail");
+    await audit.getByLabel("User").fill("dave");
+    await audit.getByLabel("Action").fill("server.");
+    await audit.getByRole("button", { name: "Filter" }).click();
+    const stop = audit.getByRole("row", { name: /server\.stop/ });
+    await stop.waitFor();
+    expect(await stop.textContent()).toMatch(/ann \(admin\).*server\.stopdave\/defaultok \(20[24]\)/);
+    const exported = await page.request.get(new URL(String(await audit.getByRole("link", { name: "Export (JSON lines)" }).getAttribute("href")), t.url).href);
+    const lines = (await exported.text()).trim().split("\n").map((l) => JSON.parse(l) as { actor: string; action: string; user: string });
+    expect(lines.map((e) => [e.actor, e.action, e.user])).toEqual([["ann", "server.stop", "dave"], ["dave", "server.start", "dave"]]);
   }, TIMEOUT);
 
   it("is not offered to other users, and its API refuses them", async () => {

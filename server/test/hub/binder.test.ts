@@ -123,6 +123,12 @@ describe("a user whose policy allows no builds", () => {
     const { url } = await git.createRepo("unbuilt", { "requirements.txt": "tabulate==0.9.0\n", "README.md": "never built\n" });
     const refused = await launch("vic", gitSpec(url));
     expect(last(refused)).toMatchObject({ phase: "failed", message: expect.stringContaining("policy `no-builds` allows vic no Binder builds") });
+
+    // Both launches are in the audit trail, with how each ended.
+    await t.hub.ctx.audit.flush();
+    const { events } = (await t.api("GET", "audit?action=binder.launch&user=vic")).body as { events: Array<Record<string, any>> };
+    expect(events.map((e) => [e.actor, e.outcome, e.detail.phase])).toEqual([["vic", "failed", "failed"], ["vic", "ok", "ready"]]);
+    expect(events[0]!.detail.message).toContain("policy `no-builds` allows vic no Binder builds");
   }, BUILD_MS);
 });
 
@@ -185,11 +191,15 @@ describe("bad input", () => {
     });
   }
 
-  it("never writes a pasted password to the hub's log", () => {
+  it("never writes a pasted password to the hub's log or its audit trail", async () => {
     const logged = logLines.join("\n");
     expect(logged).toContain('"msg":"binder launch"');
     expect(logged).toContain("//***@example.org");
     expect(logged).not.toContain("secret");
+    await t.hub.ctx.audit.flush();
+    const audited = JSON.stringify((await t.api("GET", "audit?action=binder.launch&limit=1000")).body);
+    expect(audited).toContain("//***@example.org");
+    expect(audited).not.toContain("secret");
   });
 
   it("refuses a ref that does not exist", async () => {

@@ -53,6 +53,13 @@ describe("a spawn that fails", () => {
     expect(res.status).toBe(500);
     expect(res.body.message).toMatch(/exited during its start \(exit code 5\)\.\nLast lines of its log:\n.*ImportError: no module named lab/);
     await expectNothingLeft(t, "erin", "late");
+    // The audit trail has the request and the hub's roll-back, with the reason.
+    await t.hub.ctx.audit.flush();
+    const { events } = (await t.api("GET", "audit?action=server.start")).body as { events: Array<Record<string, any>> };
+    expect(events.map((e) => [e.actor, e.outcome, e.status])).toEqual(expect.arrayContaining([["erin", "failed", 500], ["hub", "failed", null]]));
+    const rollBack = events.find((e) => e.actor === "hub")!;
+    expect(rollBack).toMatchObject({ user: "erin", server: "late", detail: { rolledBack: "the new server was removed" } });
+    expect(rollBack.detail.message).toMatch(/exit code 5/);
   });
 
   it("times out a server that never becomes ready, kills it and rolls back", async () => {

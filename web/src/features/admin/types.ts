@@ -54,3 +54,30 @@ export interface HubInfo {
     isolation: { separated: boolean; summary: string; warnings: string[] };
   };
 }
+
+/** One entry of the audit trail (GET /hub/api/audit). */
+export interface AuditEvent {
+  id: number;
+  at: string;
+  actor: string;
+  actorKind: "user" | "admin" | "anonymous" | "hub";
+  action: string;
+  user: string | null;
+  server: string | null;
+  outcome: "ok" | "refused" | "failed";
+  status: number | null;
+  detail: Record<string, unknown> | null;
+  address: string | null;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  next?: number;
+}
+
+/** What the audit section filters on (empty: any). */
+export interface AuditFilters {
+  user: string;
+  action: string;
+  outcome: "" | AuditEvent["outcome"];
+}

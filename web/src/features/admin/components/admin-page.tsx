@@ -2,6 +2,7 @@ import { useState, type ReactNode } from "react";
 import { ErrorAlert } from "../../../components/error-alert";
 import { useAllUsers } from "../api/get-users";
 import type { AdminServer, AdminUser } from "../admin-user";
+import { AuditTrail } from "./audit-trail";
 import { PolicyExplanationView } from "./policy-explanation";
 import { PolicyFiles } from "./policy-files";
 import { ServerIsolation } from "./server-isolation";
@@ -9,7 +10,7 @@ import { UsersTable } from "./users-table";
 
 /**
  * Administration: how servers are isolated, every user and server (with actions), any user's effective policy, and
- * the policy files.
+ * the policy files, and the audit trail.
  */
 export function AdminPage({ renderServer }: { renderServer: (user: AdminUser, server: AdminServer) => ReactNode }) {
   const users = useAllUsers();
@@ -37,6 +38,10 @@ export function AdminPage({ renderServer }: { renderServer: (user: AdminUser, se
       <section aria-labelledby="files-title" className="card">
         <h2 id="files-title">Policy files</h2>
         <PolicyFiles />
+      </section>
+      <section aria-labelledby="audit-title" className="card">
+        <h2 id="audit-title">Audit trail</h2>
+        <AuditTrail />
       </section>
     </>
   );
