@@ -2,7 +2,8 @@
 # Ganymede vs JupyterHub 5 + configurable-http-proxy, in one run (see docs/benchmarks.md); `bench/run.sh isolation`
 # compares spawns with and without user isolation instead, `bench/run.sh stops` stopping thousands of servers at once,
 # `bench/run.sh kubernetes` the Kubernetes backend beside KubeSpawner on the test cluster (scripts/test-cluster.sh),
-# `bench/run.sh policy` the policy engine with 100 policies and 10,000 users.
+# `bench/run.sh policy` the policy engine with 100 policies and 10,000 users, `bench/run.sh audit` the audit trail
+# with 100,000 events.
 # Run by hand, not in CI: it takes ~15 minutes on 2 cores (`stops`: up to an hour), starts a few hundred Jupyter
 # servers and rewrites the results block of docs/benchmarks.md (`isolation` and `stops` print theirs).
 # Everything it installs goes to bench/.cache/ (git-ignored); every process it starts is stopped at the end.
@@ -22,6 +23,10 @@ fi
 # pure functions, nothing to compare against: JupyterHub has no policy engine).
 if [[ "${1:-}" == policy ]]; then
   cd server && exec node --import tsx ../bench/policy.ts
+fi
+# `bench/run.sh audit`: the audit trail with 100,000 events written 2,000 at a time, then queried (bench/audit.ts).
+if [[ "${1:-}" == audit ]]; then
+  cd server && exec node --import tsx ../bench/audit.ts
 fi
 
 # One venv for both hubs, so both run the very same Jupyter server: the project's pinned jupyter-server and

@@ -4,14 +4,17 @@
  * database. Every command reads the same configuration (ganymede.yaml / $GANYMEDE_CONFIG + GANYMEDE_* variables).
  */
 import { randomBytes } from "node:crypto";
+import { userInfo } from "node:os";
 import { Command } from "commander";
+import { AuditTrail, type AuditInput } from "./audit/trail.js";
 import { ConfigError, loadConfig } from "./config/load.js";
 import type { HubConfig } from "./config/schema.js";
 import { issueToken } from "./auth/tokens.js";
 import { startHub } from "./hub/start.js";
 import { HubError } from "./errors.js";
 import { PolicyEngine, PolicyLoadError, diffPolicySets, loadPolicyDir, policyCheckReport, policyDiffText, policyExplainText } from "./policy/index.js";
-import { openDatabase } from "./store/database.js";
+import { createLogger } from "./lib/logger.js";
+import { openDatabase, type Db } from "./store/database.js";
 import { applyMigrations } from "./store/migrate.js";
 import { Users } from "./users/service.js";
 import { GANYMEDE_VERSION } from "./version.js";
@@ -22,6 +25,23 @@ const program = new Command("ganymede")
   .option("-c, --config <file>", "configuration file (default: $GANYMEDE_CONFIG or ./ganymede.yaml)");
 
 const config = () => loadConfig({ file: program.opts<{ config?: string }>().config });
+
+/**
+ * What an operator does with the CLI on the hub's machine goes into the audit trail like what people do through the
+ * API: the actor is the machine's user who ran the command.
+ */
+async function audited(db: Db, event: Pick<AuditInput, "action" | "user" | "detail">): Promise<void> {
+  await new AuditTrail(db, createLogger("silent")).record({ actor: operatorName(), actorKind: "operator", outcome: "ok", ...event });
+}
+
+/** The Unix user running the command; a uid without an entry in the passwd database (a container's) by its number. */
+function operatorName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? "unknown"}`;
+  }
+}
 
 /** Opens the migrated database for a one-off command and closes it afterwards. */
 async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>["prisma"], cfg: HubConfig) => Promise<T>): Promise<T> {
@@ -80,6 +100,7 @@ user
     await withDatabase(async (db) => {
       const groups = opts.groups.split(",").map((g) => g.trim()).filter(Boolean);
       await new Users(db).create(name, { admin: opts.admin ?? false, password, groups });
+      await audited(db, { action: "user.create", user: name, detail: { admin: opts.admin ?? false, groups: opts.groups.split(",").filter(Boolean), via: "cli" } });
     });
     process.stdout.write(opts.passwordStdin ? `created ${name}\n` : `created ${name}; password: ${password}\n`);
   });
@@ -108,7 +129,9 @@ program
     const token = await withDatabase(async (db) => {
       const owner = await db.user.findUnique({ where: { name: opts.user } });
       if (!owner) throw new Error(`no such user: ${opts.user}`);
-      return issueToken(db, owner.id, { note: opts.note, expiresInSeconds: opts.expiresIn ? Number(opts.expiresIn) : null });
+      const issued = await issueToken(db, owner.id, { note: opts.note, expiresInSeconds: opts.expiresIn ? Number(opts.expiresIn) : null });
+      await audited(db, { action: "token.create", user: opts.user, detail: { note: opts.note, via: "cli" } });
+      return issued;
     });
     process.stdout.write(`${token.token}\n`);
   });

@@ -4,11 +4,12 @@
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import YAML from "yaml";
 import { describe, expect, it } from "vitest";
+import { openDatabase } from "../src/store/database.js";
 import { repoRoot } from "./support/paths.js";
 
 const run = promisify(execFile);
@@ -120,8 +121,8 @@ describe("policy diff", () => {
 });
 
 describe("users, tokens and the database", () => {
-  it("migrates, adds a user, lists users and issues a token", async () => {
-    const { config } = workspace();
+  it("migrates, adds a user, lists users and issues a token, and records them in the audit trail", async () => {
+    const { dir, config } = workspace();
     const migrated = await ganymede(["--config", config, "db", "migrate"]);
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(migrated.stdout).toMatch(/applied: .*init/);
@@ -139,5 +140,20 @@ describe("users, tokens and the database", () => {
     const unknown = await ganymede(["--config", config, "token", "create", "--user", "nobody"]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("no such user: nobody");
+
+    // The operator's actions are in the audit trail, under their Unix name, without the password or the token.
+    const database = await openDatabase(`file:${path.join(dir, "data", "ganymede.sqlite")}`);
+    try {
+      const events = await database.prisma.auditEvent.findMany({ orderBy: { id: "asc" } });
+      expect(events.map((e) => [e.actor, e.actorKind, e.action, e.user])).toEqual([
+        [userInfo().username, "operator", "user.create", "alice"],
+        [userInfo().username, "operator", "token.create", "alice"],
+      ]);
+      const text = JSON.stringify(events);
+      expect(text).not.toContain(added.stdout.match(/password: (\S+)/)![1]);
+      expect(text).not.toContain(token.stdout.trim());
+    } finally {
+      await database.close();
+    }
   });
 });

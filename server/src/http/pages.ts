@@ -141,7 +141,9 @@ export function pagesRouter(ctx: HubContext): Router {
 
   router.get("/logout", async (req, res) => {
     const secret = parseCookie(req.headers.cookie ?? "")[SESSION_COOKIE];
+    const who = secret ? await ctx.identifier.identify(req) : undefined;
     if (secret) await destroySession(ctx.db, secret);
+    if (who) void ctx.audit.record({ actor: who.name, actorKind: "user", action: "sign-out", user: who.name, outcome: "ok", address: req.ip ?? null });
     ctx.identifier.clear();
     setCookie(res, SESSION_COOKIE, "", { httpOnly: true, maxAge: 0 });
     setCookie(res, XSRF_COOKIE, "", { maxAge: 0 });
@@ -170,6 +172,6 @@ function cookieSecure(ctx: HubContext): boolean {
 }
 
 /** A sign-in as the audit trail records it (the form's and OpenID Connect's). */
-export function signedIn(user: { name: string; admin: boolean }, via: string, address: string | undefined): AuditInput {
-  return { actor: user.name, actorKind: user.admin ? "admin" : "user", action: "sign-in", user: user.name, outcome: "ok", detail: { via }, address: address ?? null };
+export function signedIn(user: { name: string }, via: string, address: string | undefined): AuditInput {
+  return { actor: user.name, actorKind: "user", action: "sign-in", user: user.name, outcome: "ok", detail: { via }, address: address ?? null };
 }

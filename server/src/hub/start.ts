@@ -138,6 +138,18 @@ export async function startHub(
     metrics: { proxiedRequests: metrics.proxiedRequests },
     trustProxy: config.hub.trustProxy,
     logger,
+    onRefused: ({ req, identity, user, serverName, message, upgrade }) =>
+      void audit.record({
+        actor: identity?.name ?? "anonymous",
+        actorKind: !identity ? "anonymous" : identity.admin ? "admin" : "user",
+        action: "proxy.access",
+        user,
+        server: serverName,
+        outcome: "refused",
+        status: 403,
+        detail: { message, method: req.method, ...(upgrade ? { websocket: true } : {}) },
+        address: req.socket.remoteAddress ?? null,
+      }),
   });
 
   // The proxy sees every request before Express does: /user/… never pays for Express's routing (≈2× throughput).

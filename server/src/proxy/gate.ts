@@ -1,6 +1,7 @@
 /**
  * The gate every proxied request and upgrade passes, in this order, before anything reveals whether a server exists:
  * authenticated? → may this identity use this user's servers? → Origin/Referer → XSRF (cookie-authenticated writes).
+ * Every refusal is told to `onRefused` (the audit trail).
  */
 import type { IncomingMessage } from "node:http";
 import { isBrowserNavigation } from "./access.js";
@@ -21,12 +22,21 @@ export type Gate = (
 ) => Verdict | undefined;
 
 export function createGate(
-  opts: Pick<UserProxyOptions, "isAllowedOrigin" | "loginUrl" | "logger"> & {
+  opts: Pick<UserProxyOptions, "isAllowedOrigin" | "loginUrl" | "logger" | "onRefused"> & {
     canAccess: (identity: ProxyIdentity, user: string, serverName: string) => boolean;
   },
 ): Gate {
-  const { isAllowedOrigin, loginUrl, logger, canAccess } = opts;
+  const { isAllowedOrigin, loginUrl, logger, canAccess, onRefused } = opts;
   return (req, match, identity, url, upgrade) => {
+    const verdict = judge(req, match, identity, url, upgrade);
+    if (verdict?.status === 403) {
+      const serverName = match.route ? match.route.serverName : match.candidate;
+      onRefused?.({ req, identity, user: match.user, serverName, message: verdict.message, upgrade });
+    }
+    return verdict;
+  };
+
+  function judge(req: IncomingMessage, match: RouteMatch, identity: ProxyIdentity | undefined, url: string, upgrade: boolean): Verdict | undefined {
     if (!identity) {
       if (!upgrade && isBrowserNavigation(req)) return { status: 302, location: loginUrl(stripTokenParam(url)) };
       return { status: 403, message: "authentication required: sign in to the hub or send an API token" };
@@ -50,5 +60,5 @@ export function createGate(
       return { status: 403, message: `refused by rule "${refusal.rule}": ${refusal.message}` };
     }
     return undefined;
-  };
+  }
 }

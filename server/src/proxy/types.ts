@@ -15,6 +15,16 @@ export interface ProxyIdentity {
   via: "cookie" | "token";
 }
 
+/** A request or upgrade the proxy refused. */
+export interface ProxyRefusal {
+  req: IncomingMessage;
+  identity: ProxyIdentity | undefined;
+  user: string;
+  serverName: string;
+  message: string;
+  upgrade: boolean;
+}
+
 /** The subset of a pino logger the proxy uses. */
 export interface ProxyLogger {
   warn(obj: object, msg?: string): void;
@@ -51,6 +61,12 @@ export interface UserProxyOptions {
    * proxy reveals whether the server exists.
    */
   canAccess?(identity: ProxyIdentity, user: string, serverName: string): boolean;
+  /**
+   * Told of every request or upgrade the proxy refuses (403; not the anonymous browser sent to sign in), with the
+   * names from the path and the refusal's words: the audit trail keeps them. Never called on the request path of
+   * a request that passes.
+   */
+  onRefused?(refusal: ProxyRefusal): void;
   metrics?: {
     /** Incremented once per request/upgrade answered; labelled by status code when it has a "status" label. */
     proxiedRequests?: Counter<string>;

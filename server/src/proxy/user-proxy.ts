@@ -108,6 +108,7 @@ export function createUserProxy(options: UserProxyOptions & UserProxyTuning): Us
     isAllowedOrigin,
     loginUrl,
     logger,
+    onRefused: options.onRefused,
     canAccess: options.canAccess ?? ((identity, user) => ownerOrAdmin(identity, user)),
   });
 

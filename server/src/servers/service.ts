@@ -103,7 +103,7 @@ export class Servers {
     const restored = row ? this.spawnerFor(user.name, serverName, row) : undefined;
     if (row?.status === "running") {
       if (await this.isAlive(key)) throw new ConflictError(`${describeServer(user.name, serverName)} is already running`);
-      await this.markStopped(row.id, "the server had exited");
+      await this.markStopped(row.id, "the server had exited", { user: user.name, server: serverName });
       row = { ...row, status: "stopped" };
     }
     const origin = binder ?? (row ? binderOriginOf(row.userOptions) : undefined);
@@ -276,9 +276,15 @@ export class Servers {
     this.o.logger.info({ user, server: serverName }, "server deleted with its storage");
   }
 
-  private async markStopped(rowId: number, why: string): Promise<void> {
+  private async markStopped(rowId: number, why: string, names: { user: string; server: string }): Promise<void> {
     this.o.logger.info({ rowId, why }, "marking server stopped");
     await this.o.db.server.update({ where: { id: rowId }, data: { status: "stopped", endpoint: null } });
+    this.auditFound(names.user, names.server, why);
+  }
+
+  /** The audit trail's record of a server the hub found stopped (nobody asked: the hub is the actor). */
+  private auditFound(user: string, server: string, reason: string): void {
+    void this.o.audit?.record({ actor: "hub", actorKind: "hub", action: "server.stop", user, server, outcome: "ok", detail: { reason } });
   }
 
   // ---------------------------------------------------------------- progress, activity, views
@@ -410,6 +416,7 @@ export class Servers {
           where: { id: row.id },
           data: { status: "stopped", endpoint: null, ...this.persist(spawner) },
         });
+        this.auditFound(row.user.name, row.name, `not answering when the hub started (it was ${row.status})`);
         stopped++;
       }
     }

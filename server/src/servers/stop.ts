@@ -6,6 +6,7 @@
  * again. Either way a failure is logged, counted (`ganymede_stop_failures_total`) and kept in `last_error` for the
  * API and the dashboard; no server is left "stopping".
  */
+import type { AuditTrail } from "../audit/trail.js";
 import type { FifoSlots, SlotTicket } from "../lib/fifo-slots.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
@@ -29,6 +30,8 @@ export interface StopDeps {
   slots: FifoSlots;
   /** Pauses before the second and third attempts (tests shorten them). */
   retryDelaysMs?: number[];
+  /** Records a stop that failed for good (the request that asked for it was answered long before). */
+  audit?: AuditTrail;
 }
 
 export interface StopJob {
@@ -86,14 +89,18 @@ async function recordFailure(deps: StopDeps, job: StopJob, err: Error): Promise<
   const row = await deps.db.server.findUnique({ where: { id: job.rowId } });
   const token = tokenOf(row?.backendState ?? null, deps.secrets);
   const what = describeServer(job.user, job.serverName);
+  const audited = (message: string) =>
+    void deps.audit?.record({ actor: "hub", actorKind: "hub", action: "server.stop", user: job.user, server: job.serverName, outcome: "failed", detail: { message } });
   if (running) {
     const lastError = `${STOP_FAILED} ${err.message}. ${what} is still running; stop it again, or ask an administrator.`;
+    audited(lastError);
     await deps.db.server.update({ where: { id: job.rowId }, data: { status: "running", lastError } });
     if (row?.endpoint && token) deps.routes.add({ user: job.user, serverName: job.serverName, target: row.endpoint, token });
     deps.logger.error({ err, user: job.user, server: job.serverName }, "stop failed; the server still runs");
     return "failed-running";
   }
   const lastError = `${STOP_FAILED} ${err.message}. ${what} has stopped; its next start cleans up what is left.`;
+  audited(lastError);
   await deps.db.server.update({
     where: { id: job.rowId },
     data: { status: "stopped", endpoint: null, lastError, ...persistState(job.spawner, deps.secrets) },

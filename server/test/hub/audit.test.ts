@@ -1,9 +1,9 @@
 /**
  * The audit trail (issue 14) on a real hub with real Jupyter servers: sign-ins and failed sign-ins through the form;
  * users, tokens and servers created, started, stopped and deleted through the API by their owner and by an admin;
- * policy refusals with their reasons; a user refused another's server; a policy reload with what changed; the culler's
- * stop with its cause. Then the administrators' API: filters, pagination, the JSON lines export, non-admins refused,
- * retention — and no password or token anywhere in it.
+ * policy refusals with their reasons; a user refused another's server, by the API and by the proxy; a policy reload
+ * with what changed; the culler's stop with its cause. Then the administrators' API: filters, pagination, the JSON
+ * lines export, non-admins refused, retention — and no password or token anywhere in it.
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
@@ -37,13 +37,17 @@ afterAll(async () => {
 });
 
 describe("the audit trail", () => {
-  it("records sign-ins and failed sign-ins, with the name typed and never the password", async () => {
-    expect((await signInThroughForm(t.url, "alice", "password-alice")).status).toBe(303);
+  it("records sign-ins, failed sign-ins and sign-outs, with the name typed and never the password", async () => {
+    const signedIn = await signInThroughForm(t.url, "alice", "password-alice");
+    expect(signedIn.status).toBe(303);
+    const session = signedIn.headers.getSetCookie().find((c) => c.startsWith("ganymede-session="))!.split(";")[0]!;
+    expect((await fetch(`${t.url}/hub/logout`, { headers: { cookie: session }, redirect: "manual" })).status).toBe(303);
     expect((await signInThroughForm(t.url, "alice", "not-her-password")).status).toBe(403);
-    const { events } = await trail("?action=sign-in");
-    expect(events.map((e) => [e.actor, e.actorKind, e.user, e.outcome])).toEqual([
-      ["anonymous", "anonymous", "alice", "refused"],
-      ["alice", "user", "alice", "ok"],
+    const { events } = await trail("?user=alice");
+    expect(events.map((e) => [e.actor, e.actorKind, e.action, e.user, e.outcome])).toEqual([
+      ["anonymous", "anonymous", "sign-in", "alice", "refused"],
+      ["alice", "user", "sign-out", "alice", "ok"],
+      ["alice", "user", "sign-in", "alice", "ok"],
     ]);
     expect(events[0]!.detail).toMatchObject({ reason: "Invalid username or password.", backend: "local" });
     expect(events[0]!.address).toMatch(/127\.0\.0\.1/);
@@ -57,6 +61,9 @@ describe("the audit trail", () => {
     const bobToken = await t.addUser("bob");
     // As JupyterHub does, another user is not told that alice exists (404).
     expect((await t.api("DELETE", "users/alice/servers/lab", { token: bobToken })).status).toBe(404);
+    // …and through the proxy, where the refusal is the proxy's own (403, whether or not the server exists).
+    const proxied = await fetch(`${t.url}/user/alice/lab/api/contents`, { headers: { authorization: `token ${bobToken}` } });
+    expect(proxied.status).toBe(403);
     expect((await t.api("DELETE", "users/alice/servers/lab", { token: aliceToken })).status).toBeOneOf([202, 204]);
     await waitFor(async () => (await t.api("GET", "users/alice")).body.servers.lab?.ready !== true, 30_000, 200);
     expect((await t.api("DELETE", "users/alice/servers/lab", { token: aliceToken, body: { remove: true } })).status).toBeOneOf([202, 204]);
@@ -70,6 +77,8 @@ describe("the audit trail", () => {
       ["alice", "server.stop", "alice", "lab", "ok", expect.toBeOneOf([202, 204])],
       ["alice", "server.delete", "alice", "lab", "ok", expect.toBeOneOf([202, 204])],
     ]);
+    const [proxy] = (await trail("?action=proxy.access")).events;
+    expect(proxy).toMatchObject({ actor: "bob", actorKind: "user", user: "alice", server: "lab", outcome: "refused", status: 403, detail: { message: "bob may not use servers of alice", method: "GET" } });
     const refusal = events.find((e) => e.outcome === "refused" && e.status === 400)!;
     // The decision's reasons as the API answered them: rule, policy, limit and value.
     expect(refusal.detail).toMatchObject({

@@ -93,6 +93,10 @@ it("keeps a running server reachable across a kill -9 of the hub", async () => {
   expect(model.body.servers.victim).toMatchObject({ ready: false, stopped: true, status: "stopped" });
   const gone = await fetch(`${baseUrl}/user/admin/victim/api/status`, { headers: { authorization: `token ${token}` } });
   expect(gone.status).toBe(503);
+  // The audit trail says the hub found it dead and marked it stopped (nobody asked for that stop).
+  const foundStopped = async () => (await request(baseUrl, "GET", "audit?actor=hub&action=server.stop", { token })).body.events[0];
+  await waitFor(async () => (await foundStopped()) !== undefined, 5000);
+  expect(await foundStopped()).toMatchObject({ user: "admin", server: "victim", outcome: "ok", detail: { reason: "not answering when the hub started (it was running)" } });
   expect(ownership()).toEqual([uid, 0o700, uid]);
 
   // Stop and start through the restarted hub: the same uid, the same files.

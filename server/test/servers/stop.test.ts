@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { AuditTrail } from "../../src/audit/trail.js";
 import { FifoSlots } from "../../src/lib/fifo-slots.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { SecretBox } from "../../src/lib/secrets.js";
@@ -78,6 +79,7 @@ beforeEach(async () => {
     metrics: { stopDuration: { observe() {} }, stopFailures: { inc: () => void failures++ } },
     slots: new FifoSlots(2),
     retryDelaysMs: [10, 10],
+    audit: new AuditTrail(db, createLogger("silent")),
   };
   const user = await db.user.create({ data: { name: "alice" } });
   const persisted = persistState(new StopScriptedSpawner(0, true) as unknown as Spawner, secrets, "server-token");
@@ -111,6 +113,10 @@ describe("a stop", () => {
     );
     expect(routes.get("alice", "work")).toMatchObject({ address: { host: "127.0.0.1", port: 41234 }, token: "server-token" });
     expect(failures).toBe(1);
+    // The audit trail has it too: the hub's stop failed, with the same words.
+    await deps.audit!.flush();
+    const [audited] = (await deps.audit!.query({ action: "server.stop", limit: 1 })).events;
+    expect(audited).toMatchObject({ actor: "hub", user: "alice", server: "work", outcome: "failed", detail: { message: after.lastError } });
   });
 
   it("that fails after the server ended marks it stopped, with the reason", async () => {

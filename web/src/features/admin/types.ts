@@ -60,7 +60,7 @@ export interface AuditEvent {
   id: number;
   at: string;
   actor: string;
-  actorKind: "user" | "admin" | "anonymous" | "hub";
+  actorKind: "user" | "admin" | "anonymous" | "hub" | "operator";
   action: string;
   user: string | null;
   server: string | null;
