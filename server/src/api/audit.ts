@@ -29,9 +29,6 @@ const querySchema = z
   })
   .strict();
 
-/** How many events an export reads at a time. */
-const EXPORT_PAGE = 1000;
-
 export function auditRouter(ctx: HubContext): Router {
   const router = Router();
 
@@ -44,12 +41,9 @@ export function auditRouter(ctx: HubContext): Router {
     }
     res.type("application/x-ndjson");
     res.setHeader("Content-Disposition", 'attachment; filename="ganymede-audit.jsonl"');
-    let before = query.before;
-    for (;;) {
-      const page = await ctx.audit.query({ ...query, before, limit: EXPORT_PAGE });
-      for (const event of page.events) res.write(`${JSON.stringify(event)}\n`);
-      if (page.next === undefined || res.destroyed) break;
-      before = page.next;
+    for await (const event of ctx.audit.all(query)) {
+      if (res.destroyed) break;
+      res.write(`${JSON.stringify(event)}\n`);
     }
     res.end();
   });

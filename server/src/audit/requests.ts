@@ -52,7 +52,7 @@ export function auditRequests(trail: AuditTrail) {
         actor: principal?.name ?? "anonymous",
         actorKind,
         action,
-        user: user ?? null,
+        user,
         server: action.startsWith("server.") ? (params.server ?? "") : null,
         outcome,
         status: res.statusCode,

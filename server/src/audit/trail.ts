@@ -130,6 +130,16 @@ export class AuditTrail {
     return { events: page.map(view), ...(rows.length > q.limit ? { next: page.at(-1)!.id } : {}) };
   }
 
+  /** Every event `q` matches (its limit aside), newest first, read a page at a time: the export. */
+  async *all(q: Omit<AuditQuery, "limit">, page = 1000): AsyncGenerator<AuditEventView> {
+    for (let before = q.before; ; ) {
+      const { events, next } = await this.query({ ...q, before, limit: page });
+      yield* events;
+      if (next === undefined) return;
+      before = next;
+    }
+  }
+
   /** Deletes events older than `retentionMs`; returns how many. */
   async purge(retentionMs: number, now = Date.now()): Promise<number> {
     const { count } = await this.db.auditEvent.deleteMany({ where: { at: { lt: new Date(now - retentionMs) } } });

@@ -3,6 +3,7 @@
  * delete). Activity is the later of proxied traffic (HTTP requests, WebSocket messages) and the activity the
  * Jupyter server reports itself (kernel execution), so a long computation with the browser closed is not culled.
  */
+import { byHub } from "../audit/events.js";
 import type { AuditTrail } from "../audit/trail.js";
 import type { Logger } from "../lib/logger.js";
 import { formatDuration } from "../lib/units.js";
@@ -65,15 +66,15 @@ export class Culler {
       );
       const reason = `idle for ${formatDuration(Math.round(idle / 1000) * 1000)}`;
       const detail = { reason, idleTimeout: formatDuration(limits.idleTimeoutMs) };
-      const audit = { actor: "culler", actorKind: "hub", action: "server.stop", user: user.name, server: row.name } as const;
+      const stop = { action: "server.stop", user: user.name, server: row.name };
       try {
         await this.o.servers.stop(user, row.name, { reason });
         this.o.culls.inc();
         culled.push(key);
-        await this.o.audit?.record({ ...audit, outcome: "ok", detail });
+        await this.o.audit?.record(byHub({ ...stop, outcome: "ok", detail }, "culler"));
       } catch (err) {
         this.o.logger.warn({ err, key }, "could not cull server");
-        await this.o.audit?.record({ ...audit, outcome: "failed", detail: { ...detail, error: (err as Error).message } });
+        await this.o.audit?.record(byHub({ ...stop, outcome: "failed", detail: { ...detail, error: (err as Error).message } }, "culler"));
       }
     }
     return culled;

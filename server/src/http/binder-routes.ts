@@ -4,6 +4,7 @@
  * The build stream starts work, so it answers only the dashboard's own page: a signed-in browser, same origin.
  */
 import { Router, type Request, type Response } from "express";
+import { binderLaunched } from "../audit/events.js";
 import { loggable } from "../binder/launcher.js";
 import { ForbiddenError, NotFoundError } from "../errors.js";
 import type { HubContext } from "../hub/context.js";
@@ -56,15 +57,7 @@ export function binderRouter(ctx: HubContext): Router {
       res.end();
       // A launch builds and starts a server: the audit trail keeps how it ended (ready, failed with the reason, or
       // left by its page before the end).
-      void ctx.audit.record({
-        actor: req.principal.name,
-        actorKind: "user",
-        action: "binder.launch",
-        user: req.principal.name,
-        outcome: last.phase === "ready" ? "ok" : "failed",
-        detail: { repository: loggable(specPath), phase: last.phase ?? "none", ...(last.message ? { message: last.message } : {}), ...(closed.signal.aborted && last.phase !== "ready" && last.phase !== "failed" ? { left: "the launch page closed before the end" } : {}) },
-        address: req.ip ?? null,
-      });
+      void ctx.audit.record(binderLaunched(req.principal.name, loggable(specPath), last, closed.signal.aborted, req.ip));
     }
   });
 

@@ -9,7 +9,8 @@ import { ForbiddenError, HubError, NotFoundError } from "../errors.js";
 import type { OidcFlow } from "../auth/oidc.js";
 import { completeSignIn } from "../auth/sign-in.js";
 import type { HubContext } from "../hub/context.js";
-import { safeNext, sendSignInPage, setHubCookie, signedIn, startBrowserSession } from "./pages.js";
+import { signedIn, signInRefused } from "../audit/events.js";
+import { safeNext, sendSignInPage, setHubCookie, startBrowserSession } from "./pages.js";
 
 const FLOW_COOKIE = "ganymede-oidc-flow";
 const FLOW_PATH = "/hub/oauth_callback";
@@ -30,15 +31,7 @@ export function oidcRouter(ctx: HubContext): Router {
   const refuse = (req: Request, res: Response, err: unknown) => {
     if (!(err instanceof HubError) || (err.status >= 500 && err.status !== 503)) throw err;
     ctx.logger.info({ ip: req.ip, reason: err.message, detail: err.detail }, "oidc sign-in refused");
-    void ctx.audit.record({
-      actor: "anonymous",
-      actorKind: "anonymous",
-      action: "sign-in",
-      outcome: "refused",
-      status: err.status,
-      detail: { reason: err.message, via: "oidc" },
-      address: req.ip ?? null,
-    });
+    void ctx.audit.record(signInRefused({ status: err.status, reason: err.message, via: "oidc", address: req.ip }));
     sendSignInPage(ctx, res, err.status, err.message);
   };
 
@@ -70,7 +63,7 @@ export function oidcRouter(ctx: HubContext): Router {
       const maxAge = Math.floor(ctx.config.hub.sessionMaxAge / 1000);
       setHubCookie(ctx, res, SIGNED_IN_COOKIE, remembered, { httpOnly: true, path: SIGNED_IN_PATH, maxAge });
       ctx.logger.info({ user: user.name, ip: req.ip, provider: provider.name }, "signed in");
-      void ctx.audit.record(signedIn(user, `oidc:${provider.name}`, req.ip));
+      void ctx.audit.record(signedIn(user.name, `oidc:${provider.name}`, req.ip));
       res.redirect(303, flow.next);
     } catch (err) {
       refuse(req, res, err);

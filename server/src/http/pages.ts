@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import express, { Router, type Response } from "express";
 import { parseCookie, stringifySetCookie } from "cookie";
-import type { AuditInput } from "../audit/trail.js";
+import { signedIn, signInRefused } from "../audit/events.js";
 import { ForbiddenError, HubError, RateLimitedError, UnavailableError } from "../errors.js";
 import { requestOrigin, xsrfTokenFor } from "../auth/csrf.js";
 import { completeSignIn } from "../auth/sign-in.js";
@@ -85,17 +85,7 @@ export function pagesRouter(ctx: HubContext): Router {
     const username = field("username").trim();
     const address = req.ip ?? "unknown";
     const refuse = (err: HubError) => {
-      // The name as typed (cut short: it is anyone's input), never the password.
-      void ctx.audit.record({
-        actor: "anonymous",
-        actorKind: "anonymous",
-        action: "sign-in",
-        user: username.slice(0, 100) || null,
-        outcome: "refused",
-        status: err.status,
-        detail: { reason: err.message, backend: ctx.authenticator.name },
-        address,
-      });
+      void ctx.audit.record(signInRefused({ typed: username, status: err.status, reason: err.message, via: ctx.authenticator.name, address }));
       if (err instanceof RateLimitedError) res.setHeader("Retry-After", String(err.retryAfterSeconds));
       if (wantsJson) throw err;
       sendSignInPage(ctx, res, err.status, err.message);
@@ -133,7 +123,7 @@ export function pagesRouter(ctx: HubContext): Router {
     await startBrowserSession(ctx, res, user);
     setCookie(res, LOGIN_XSRF_COOKIE, "", { path: "/hub/login", maxAge: 0 });
     ctx.logger.info({ user: user.name, ip: req.ip }, "signed in");
-    void ctx.audit.record(signedIn(user, ctx.authenticator.name, address));
+    void ctx.audit.record(signedIn(user.name, ctx.authenticator.name, address));
     const next = safeNext(field("next"));
     if (wantsJson) res.json({ next });
     else res.redirect(303, next);
@@ -171,7 +161,3 @@ function cookieSecure(ctx: HubContext): boolean {
   return (ctx.config.hub.publicUrl ?? ctx.config.hub.bind).startsWith("https:");
 }
 
-/** A sign-in as the audit trail records it (the form's and OpenID Connect's). */
-export function signedIn(user: { name: string }, via: string, address: string | undefined): AuditInput {
-  return { actor: user.name, actorKind: "user", action: "sign-in", user: user.name, outcome: "ok", detail: { via }, address: address ?? null };
-}

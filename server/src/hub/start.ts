@@ -14,7 +14,7 @@ import { createOidcClients } from "../auth/oidc.js";
 import { createOriginCheck } from "../auth/csrf.js";
 import { SESSION_COOKIE, XSRF_COOKIE } from "../auth/sessions.js";
 import { AuditTrail } from "../audit/trail.js";
-import { policyReloadEvent } from "../audit/policy-changes.js";
+import { policyReloaded, proxyRefused } from "../audit/events.js";
 import { Culler } from "../culler/culler.js";
 import { createApp } from "../http/app.js";
 import { notRunningHandler } from "../http/not-running.js";
@@ -62,7 +62,7 @@ export async function startHub(
   const db = database.prisma;
 
   const audit = new AuditTrail(db, logger);
-  const policy = await PolicyEngine.open(config.policies.dir, { logger, onReload: (event) => void audit.record(policyReloadEvent(event)) });
+  const policy = await PolicyEngine.open(config.policies.dir, { logger, onReload: (event) => void audit.record(policyReloaded(event)) });
   if (config.policies.reloadInterval > 0) policy.watch(config.policies.reloadInterval);
 
   const spawners = options.spawners ?? (await createSpawnerFactory(config, logger, db));
@@ -138,18 +138,7 @@ export async function startHub(
     metrics: { proxiedRequests: metrics.proxiedRequests },
     trustProxy: config.hub.trustProxy,
     logger,
-    onRefused: ({ req, identity, user, serverName, message, upgrade }) =>
-      void audit.record({
-        actor: identity?.name ?? "anonymous",
-        actorKind: !identity ? "anonymous" : identity.admin ? "admin" : "user",
-        action: "proxy.access",
-        user,
-        server: serverName,
-        outcome: "refused",
-        status: 403,
-        detail: { message, method: req.method, ...(upgrade ? { websocket: true } : {}) },
-        address: req.socket.remoteAddress ?? null,
-      }),
+    onRefused: (refusal) => void audit.record(proxyRefused(refusal)),
   });
 
   // The proxy sees every request before Express does: /user/… never pays for Express's routing (≈2× throughput).

@@ -7,6 +7,7 @@
  * stopped — and a named server created by that very request is removed again, storage included — so a failure
  * leaves no half-created row, directory, process or route.
  */
+import { byHub } from "../audit/events.js";
 import type { AuditTrail } from "../audit/trail.js";
 import { FifoSlots, type SlotTicket } from "../lib/fifo-slots.js";
 import type { Logger } from "../lib/logger.js";
@@ -284,7 +285,7 @@ export class Servers {
 
   /** The audit trail's record of a server the hub found stopped (nobody asked: the hub is the actor). */
   private auditFound(user: string, server: string, reason: string): void {
-    void this.o.audit?.record({ actor: "hub", actorKind: "hub", action: "server.stop", user, server, outcome: "ok", detail: { reason } });
+    void this.o.audit?.record(byHub({ action: "server.stop", user, server, outcome: "ok", detail: { reason } }));
   }
 
   // ---------------------------------------------------------------- progress, activity, views

@@ -5,6 +5,7 @@
  * and the progress log closed with `failed` and the reason people should read.
  */
 import { randomBytes } from "node:crypto";
+import { byHub } from "../audit/events.js";
 import type { AuditTrail } from "../audit/trail.js";
 import { exitedDuringStart, SpawnError } from "../errors.js";
 import type { Logger } from "../lib/logger.js";
@@ -135,13 +136,13 @@ async function rollBack(deps: SpawnDeps, job: SpawnJob, failure: SpawnError): Pr
     });
   }
   job.progress.push({ progress: 100, failed: true, message: `Spawn failed: ${failure.userMessage}` });
-  void deps.audit?.record({
-    actor: "hub",
-    actorKind: "hub",
-    action: "server.start",
-    user: job.user,
-    server: job.serverName,
-    outcome: "failed",
-    detail: { reason: failure.reason, message: failure.userMessage, rolledBack: job.created ? "the new server was removed" : "the server is stopped" },
-  });
+  void deps.audit?.record(
+    byHub({
+      action: "server.start",
+      user: job.user,
+      server: job.serverName,
+      outcome: "failed",
+      detail: { reason: failure.reason, message: failure.userMessage, rolledBack: job.created ? "the new server was removed" : "the server is stopped" },
+    }),
+  );
 }

@@ -6,6 +6,7 @@
  * again. Either way a failure is logged, counted (`ganymede_stop_failures_total`) and kept in `last_error` for the
  * API and the dashboard; no server is left "stopping".
  */
+import { byHub } from "../audit/events.js";
 import type { AuditTrail } from "../audit/trail.js";
 import type { FifoSlots, SlotTicket } from "../lib/fifo-slots.js";
 import type { Logger } from "../lib/logger.js";
@@ -90,7 +91,7 @@ async function recordFailure(deps: StopDeps, job: StopJob, err: Error): Promise<
   const token = tokenOf(row?.backendState ?? null, deps.secrets);
   const what = describeServer(job.user, job.serverName);
   const audited = (message: string) =>
-    void deps.audit?.record({ actor: "hub", actorKind: "hub", action: "server.stop", user: job.user, server: job.serverName, outcome: "failed", detail: { message } });
+    void deps.audit?.record(byHub({ action: "server.stop", user: job.user, server: job.serverName, outcome: "failed", detail: { message } }));
   if (running) {
     const lastError = `${STOP_FAILED} ${err.message}. ${what} is still running; stop it again, or ask an administrator.`;
     audited(lastError);

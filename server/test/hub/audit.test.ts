@@ -49,7 +49,7 @@ describe("the audit trail", () => {
       ["alice", "user", "sign-out", "alice", "ok"],
       ["alice", "user", "sign-in", "alice", "ok"],
     ]);
-    expect(events[0]!.detail).toMatchObject({ reason: "Invalid username or password.", backend: "local" });
+    expect(events[0]!.detail).toMatchObject({ reason: "Invalid username or password.", via: "local" });
     expect(events[0]!.address).toMatch(/127\.0\.0\.1/);
   });
 

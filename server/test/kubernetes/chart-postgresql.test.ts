@@ -21,7 +21,6 @@ import { makeDataDir, readEvents, request, waitFor } from "../support/hub.js";
 import { execute, startKernel, type KernelTarget } from "../support/kernel.js";
 import { testNamespace, type TestNamespace } from "../support/kubernetes.js";
 import { helmIn } from "../support/helm.js";
-import { repoRoot } from "../support/paths.js";
 import { startPostgres, type PostgresServer } from "../support/postgres.js";
 
 const release = `p${randomBytes(2).toString("hex")}`;
@@ -86,10 +85,7 @@ beforeAll(async () => {
   };
   const valuesFile = path.join(makeDataDir(), "values.yaml");
   writeFileSync(valuesFile, YAML.stringify(values));
-  await helm("install", release, path.join(repoRoot, "charts/ganymede"), "-f", valuesFile, "--wait", "--timeout", "4m").catch(async (err: Error) => {
-    const log = await kubectl("logs", `deploy/${hubName}`, "--tail", "60").then((r) => r.stdout, (e: Error) => e.message);
-    throw new Error(`${err.message}\n${log}`);
-  });
+  await helmIn(namespace.name).release("install", release, valuesFile);
   const service = await namespace.core.readNamespacedService({ name: hubName, namespace: namespace.name });
   base = `http://${service.spec!.clusterIP}`;
   adminToken = (await kubectl("exec", `deploy/${hubName}`, "--", "node", "/app/server/dist/cli.js", "token", "create", "--user", "admin")).stdout.trim().split("\n").at(-1)!;

@@ -49,14 +49,7 @@ const policy = (namedServers: number) => ({
 async function install(command: "install" | "upgrade", changes: (v: Record<string, unknown>) => void = () => {}) {
   changes(values);
   writeFileSync(valuesFile, YAML.stringify(values));
-  await helm(command, release, path.join(repoRoot, "charts/ganymede"), "-f", valuesFile, "--wait", "--timeout", "4m").catch(async (err: Error) => {
-    // What the cluster says about the hub's pod: its events and conditions, and its log.
-    const said = await Promise.all([
-      kubectl("describe", "pod", "-l", `app.kubernetes.io/instance=${release}`).then((r) => r.stdout, (e: Error) => e.message),
-      kubectl("logs", `deploy/${hubName}`, "--tail", "60").then((r) => r.stdout, (e: Error) => e.message),
-    ]);
-    throw new Error(`${err.message}\n${said.join("\n")}`);
-  });
+  await helmIn(namespace.name).release(command, release, valuesFile);
 }
 
 const hubPod = async () => {

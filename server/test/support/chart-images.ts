@@ -17,7 +17,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { BASE_IMAGE, buildImageOnce, ensureBaseImage, hasLocalImage, startDockerEngine, type DockerEngine } from "./docker.js";
-import { clusterBinaries, clusterHasImage, loadIntoCluster } from "./kubernetes.js";
+import { clusterBinaries, ensureOnNode } from "./kubernetes.js";
 import { repoRoot } from "./paths.js";
 
 const run = promisify(execFile);
@@ -107,7 +107,7 @@ async function clusterProjectImage(
     const [repo, version] = tag.split(":") as [string, string];
     await engine.docker.getImage(built).tag({ repo, tag: version });
   }
-  if (!(await clusterHasImage(tag))) await loadIntoCluster(engine.docker.getImage(tag).get());
+  await ensureOnNode(engine.docker, tag);
   return tag;
 }
 

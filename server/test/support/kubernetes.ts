@@ -19,6 +19,7 @@ import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { createHash, randomBytes } from "node:crypto";
+import type Docker from "dockerode";
 import { kubernetesSpawnerConfig } from "../../src/spawners/kubernetes/config.js";
 import { createKubernetesSpawnerFactory, type KubernetesSpawnerFactory, type KubernetesSpawnerOptions } from "../../src/spawners/kubernetes/index.js";
 import { hubSelector } from "../../src/spawners/kubernetes/naming.js";
@@ -81,7 +82,7 @@ export function clusterServerImage(): Promise<string> {
     const engine = await startDockerEngine();
     await ensureBaseImage(engine);
     const tag = await ensureTestServerImage(engine);
-    if (!(await clusterHasImage(tag))) await loadIntoCluster(engine.docker.getImage(tag).get());
+    await ensureOnNode(engine.docker, tag);
     return tag;
   })();
   return serverImage;
@@ -119,13 +120,18 @@ COPY buildkitd buildctl rootlesskit /usr/local/bin/
     const digest = createHash("sha256").update(dockerfile).update(readFileSync(path.join(bin, "buildkitd"))).digest("hex").slice(0, 12);
     const tag = `ganymede-test/buildkit:${digest}`;
     await buildImageOnce(engine, tag, dockerfile, Object.fromEntries(binaries.map((name) => [name, path.join(bin, name)])));
-    if (!(await clusterHasImage(tag))) await loadIntoCluster(engine.docker.getImage(tag).get());
+    await ensureOnNode(engine.docker, tag);
     return tag;
   })();
   return buildkitImage;
 }
 
 /** Imports an image archive stream (`docker save`) into the node's containerd. */
+/** `tag` from the Docker engine onto the cluster's node, unless the node has it already. */
+export async function ensureOnNode(docker: Docker, tag: string): Promise<void> {
+  if (!(await clusterHasImage(tag))) await loadIntoCluster(docker.getImage(tag).get());
+}
+
 export async function loadIntoCluster(archive: Promise<NodeJS.ReadableStream>): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), "ganymede-image-"));
   try {
