@@ -131,6 +131,8 @@ describe("a named server as a pod", () => {
     const name = `${prefix}-alice--work`;
     expect([202, 204]).toContain((await hub.api("DELETE", "users/alice/servers/work", { token: alice })).status);
     await waitFor(async () => (await pods()).length === 0, 60_000);
+    // The pod can be gone a moment before the hub has recorded the stop; a start until then is refused as pending.
+    await waitFor(async () => (await hub.api("GET", "users/alice?include_stopped_servers", { token: alice })).body.servers.work.pending === null, 30_000);
     expect((await claim(name))?.status?.phase).toBe("Bound");
     // While stopped, the last measure stands (nothing writes to the claim then).
     const stopped = await hub.api("GET", "users/alice?include_stopped_servers", { token: alice });
