@@ -317,9 +317,12 @@ describe("openapi.yaml matches the models", () => {
     lastActivity: null,
     userOptions: {},
     lastError: null,
-    limits: { cpu: 1, memoryBytes: 2e9, storageBytes: 2 * 1024 ** 3, namedServers: 5, serverNameMaxLength: 20, idleTimeoutMs: null, concurrentBuilds: 2, buildTimeoutMs: 1_800_000 },
+    limits: { cpu: 1, memoryBytes: 2e9, storageBytes: 2 * 1024 ** 3, namedServers: 5, serverNameMaxLength: 20, idleTimeoutMs: null, concurrentBuilds: 2, buildTimeoutMs: 1_800_000, maxLifetimeMs: 12 * 3_600_000, lifetimeExtensionMs: 3_600_000 },
     enforcement: null,
     stopQueuePosition: null,
+    lifetime: { deadline: new Date(), latest: new Date() },
+    stoppedAt: null,
+    stopReason: null,
     state: { pid: 1 },
   };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { serverNameProblem } from "../src/features/servers/server-name-rule";
-import { idleSecondsLeft } from "../src/features/servers/idle";
+import { idleSecondsLeft, nextDeadline, upcomingStop } from "../src/features/servers/stops";
 import { foldProgress, EMPTY_PROGRESS } from "../src/features/servers/api/use-progress-stream";
 import { formatBytes, formatDuration } from "../src/lib/format";
 import { matchRoute, spawnPendingPath } from "../src/lib/router";
@@ -24,6 +24,33 @@ describe("the idle countdown", () => {
     expect(idleSecondsLeft({ ...running, status: "stopped" }, now)).toBeNull();
     expect(idleSecondsLeft({ ...running, limits: { ...running.limits, idle_timeout_seconds: null } }, now)).toBeNull();
     expect(formatDuration(5400)).toBe("1 h 30 min");
+  });
+});
+
+describe("automatic stops ahead", () => {
+  const now = Date.parse("2026-11-22T12:00:00Z");
+  const running = server({
+    status: "running",
+    ready: true,
+    last_activity: "2026-11-22T11:59:00Z",
+    started: "2026-11-22T00:05:00Z",
+    deadline: "2026-11-22T12:05:00Z",
+    deadline_latest: "2026-11-22T12:35:00Z",
+    stop_warning_seconds: 600,
+  });
+
+  it("warns of the sooner stop inside the warning window only", () => {
+    expect(upcomingStop(running, now)).toEqual({ kind: "lifetime", secondsLeft: 300 });
+    expect(upcomingStop(running, now - 10 * 60_000)).toBeNull(); // 15 min before: not yet
+    const idle = { ...running, deadline: null, last_activity: "2026-11-22T10:05:00Z" };
+    expect(upcomingStop(idle, now)).toEqual({ kind: "idle", secondsLeft: 300 });
+    expect(upcomingStop({ ...running, status: "stopped" }, now)).toBeNull();
+  });
+
+  it("asks for an hour more, or as much as the policy still allows, or nothing", () => {
+    expect(nextDeadline(running)?.toISOString()).toBe("2026-11-22T12:35:00.000Z");
+    expect(nextDeadline({ ...running, deadline_latest: "2026-11-22T20:00:00Z" })?.toISOString()).toBe("2026-11-22T13:05:00.000Z");
+    expect(nextDeadline({ ...running, deadline_latest: running.deadline })).toBeNull();
   });
 });
 

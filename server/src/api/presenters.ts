@@ -7,7 +7,13 @@ import type { ServerView } from "../servers/types.js";
 
 export const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
-export function serverModel(userName: string, view: ServerView, extra: { storageUsedBytes?: number; publicUrl?: string } = {}) {
+const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
+
+export function serverModel(
+  userName: string,
+  view: ServerView,
+  extra: { storageUsedBytes?: number; publicUrl?: string; stopWarningMs?: number } = {},
+) {
   const full = (p: string) => (extra.publicUrl ? new URL(p, extra.publicUrl).toString() : null);
   const model: Record<string, unknown> = {
     name: view.name,
@@ -31,9 +37,20 @@ export function serverModel(userName: string, view: ServerView, extra: { storage
       memory: formatBytes(view.limits.memoryBytes),
       storage_bytes: view.limits.storageBytes,
       storage: formatBytes(view.limits.storageBytes),
-      idle_timeout_seconds: view.limits.idleTimeoutMs === null ? null : view.limits.idleTimeoutMs / 1000,
+      idle_timeout_seconds: seconds(view.limits.idleTimeoutMs),
       idle_timeout: view.limits.idleTimeoutMs === null ? "never" : formatDuration(view.limits.idleTimeoutMs),
+      max_lifetime_seconds: seconds(view.limits.maxLifetimeMs),
+      max_lifetime: view.limits.maxLifetimeMs === null ? "never" : formatDuration(view.limits.maxLifetimeMs),
+      lifetime_extension_seconds: view.limits.lifetimeExtensionMs / 1000,
     },
+    // When the hub stops this running server for its lifetime, and the latest its owner may move that to
+    // (PUT …/deadline); null when its policy sets no maximum lifetime.
+    deadline: iso(view.lifetime?.deadline),
+    deadline_latest: iso(view.lifetime?.latest),
+    // How long before an automatic stop (lifetime or idle) the dashboard warns.
+    stop_warning_seconds: seconds(extra.stopWarningMs ?? null),
+    stopped_at: iso(view.stoppedAt),
+    stop_reason: view.stopReason,
     enforcement: view.enforcement,
     stop_queue_position: view.stopQueuePosition,
     storage_used_bytes: extra.storageUsedBytes ?? null,

@@ -41,6 +41,7 @@ export function usersRouter(ctx: HubContext): Router {
       rows.map(async (row) =>
         serverModel(user.name, ctx.servers.view(policyUser, row, { includeState: principal.admin }), {
           publicUrl: ctx.config.hub.publicUrl,
+          stopWarningMs: ctx.config.culler.warnBefore,
           storageUsedBytes: withStorage ? await ctx.servers.storageUsed(user.name, row.name, row) : undefined,
         }),
       ),

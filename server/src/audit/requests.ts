@@ -19,6 +19,8 @@ const ACTIONS: Record<string, string> = {
   "DELETE /users/:name/server": "server.stop",
   "DELETE /users/:name/servers/:server": "server.stop",
   "DELETE /users/:name/servers/": "server.stop",
+  "PUT /users/:name/server/deadline": "server.extend",
+  "PUT /users/:name/servers/:server/deadline": "server.extend",
   "POST /users": "user.create",
   "POST /users/:name": "user.create",
   "PATCH /users/:name": "user.update",
@@ -80,6 +82,7 @@ function detailOf(action: string, body: Record<string, unknown>, error: unknown)
   if (error instanceof HubError) {
     return { error: error.code, message: error.message, ...(error.detail ? { detail: error.detail } : {}) };
   }
+  if (action === "server.extend" && typeof body.deadline === "string") return { deadline: body.deadline };
   if (action === "user.update" || action === "user.create") {
     const fields = Object.keys(body).filter((k) => k !== "password");
     return fields.length ? { fields } : undefined;

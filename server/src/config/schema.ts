@@ -91,8 +91,14 @@ const spawner = z
 
 const culler = z
   .object({
-    enabled: z.boolean().default(true).describe("Stop servers idle longer than their policy's idle timeout."),
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe("Stop servers idle longer than their policy's idle timeout, or running past its maximum lifetime."),
     interval: durationSchema.prefault("60s").describe("How often the culler checks."),
+    warnBefore: durationSchema
+      .prefault("10m")
+      .describe("How long before an automatic stop (maximum lifetime or idle timeout) the dashboard warns the server's owner."),
   })
   .strict()
   .prefault({});

@@ -39,6 +39,8 @@ export interface RunningHub {
   ctx: HubContext;
   /** Path of the first-run administrator password file, when this start created it. */
   adminPasswordFile?: string;
+  /** The culler (running every `culler.interval` when enabled); tests call its cullOnce() with a clock of their own. */
+  culler: Culler;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,7 @@ export async function startHub(
     url,
     ctx,
     adminPasswordFile,
+    culler,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -15,19 +15,26 @@
  *   repository rules apply (deny rules, allow lists; see repositories.ts); when the caller says how many builds the
  *   user has running or queued (`current.builds`, given when this launch needs a build), `concurrentBuilds` too.
  *   The decision also carries the repository's identity and whether private hosts are allowed, for the builder.
+ * - `server.extend`: moving a running server's stop to `deadline` (its start plus the maximum lifetime, plus up to
+ *   `lifetimeExtension` more in total; earlier is always allowed, but not in the past). Times are epoch ms, and the
+ *   caller passes `now`, so the decision stays pure.
  * - `limits`: just the effective limits (the culler's idle timeout, the dashboard's quota display).
  * Whether a server of that name already exists is not a policy question; the servers module checks it.
  */
 import { PolicyDenied, type PolicyReason } from "../errors.js";
 import type { LimitName } from "./schema.js";
 import type { PolicySet } from "./set.js";
-import { resolveLimits, type EffectiveLimits, type LimitSource, type PolicyUser } from "./resolve.js";
+import { BUILT_IN_SOURCE, resolveLimits, type EffectiveLimits, type LimitSource, type PolicyUser } from "./resolve.js";
 import { nameLength, quoteName, serverNameSafetyProblems } from "./server-name.js";
 import { repositoryReasons, resolveRepositoryRules } from "./repositories.js";
 import { repositoryIdentity } from "./repository-pattern.js";
+import { formatDuration } from "../lib/units.js";
 
-/** Reasons for rules the hub fixes itself (server name characters) name this instead of a policy file. */
-export const BUILT_IN_POLICY = "built-in";
+/**
+ * Reasons for rules the hub fixes itself (server name characters) name this instead of a policy file, as do limits
+ * that no policy file sets (BUILT_IN_LIMITS).
+ */
+export const BUILT_IN_POLICY = BUILT_IN_SOURCE.policy;
 
 export type PolicyRequest =
   | {
@@ -45,6 +52,13 @@ export type PolicyRequest =
       repository: string;
       /** Builds the user has running or queued; leave out when the launch needs no build (the image exists). */
       current?: { builds: number };
+    }
+  | {
+      action: "server.extend";
+      user: PolicyUser;
+      server: { name: string; startedAt: number };
+      deadline: number;
+      now: number;
     }
   | { action: "limits"; user: PolicyUser };
 
@@ -86,6 +100,9 @@ export function decide(set: PolicySet, request: PolicyRequest): Decision {
       if (request.current) reasons.push(...buildReasons(request.user.name, request.current.builds, limits, sources));
       break;
     }
+    case "server.extend":
+      reasons.push(...extendReasons(request, limits, sources));
+      break;
     case "limits":
       break;
     default: {
@@ -149,6 +166,57 @@ function countReasons(
       ? `policy \`${policy}\` allows ${user} no named servers, only the default server`
       : `${user} already has ${have} named ${servers}${listed}; policy \`${policy}\` allows ${max}`;
   return [{ rule: "named_servers", policy, message, limit: max, value: have }];
+}
+
+/**
+ * When a server started at `startedAt` is stopped for its lifetime (`deadline`: the time its owner chose, if any,
+ * else start + maximum lifetime; never past `latest`, start + lifetime + every extension allowed, so a lowered
+ * policy applies to running servers too). Null when the policy sets no maximum lifetime.
+ */
+export function lifetimeDeadlines(
+  limits: EffectiveLimits,
+  startedAt: number,
+  chosen?: number | null,
+): { deadline: number; latest: number } | null {
+  if (limits.maxLifetimeMs === null) return null;
+  const natural = startedAt + limits.maxLifetimeMs;
+  const latest = natural + limits.lifetimeExtensionMs;
+  return { deadline: Math.min(chosen ?? natural, latest), latest };
+}
+
+function extendReasons(
+  request: Extract<PolicyRequest, { action: "server.extend" }>,
+  limits: EffectiveLimits,
+  sources: Record<LimitName, LimitSource>,
+): PolicyReason[] {
+  const lifetimePolicy = sources.maxLifetime.policy;
+  const bounds = lifetimeDeadlines(limits, request.server.startedAt);
+  if (!bounds) {
+    const who = lifetimePolicy === BUILT_IN_POLICY ? "no policy sets a" : `policy \`${lifetimePolicy}\` sets no`;
+    const message = `${who} maximum lifetime, so this server has no stop time to move`;
+    return [{ rule: "lifetime_none", policy: lifetimePolicy, message }];
+  }
+  if (request.deadline <= request.now) {
+    return [{ rule: "deadline_past", policy: BUILT_IN_POLICY, message: "the new stop time must be in the future" }];
+  }
+  if (request.deadline <= bounds.latest) return [];
+  const asked = request.deadline - request.server.startedAt;
+  const most = bounds.latest - request.server.startedAt;
+  const extensionPolicy = sources.lifetimeExtension.policy;
+  const lifetime = `policy \`${lifetimePolicy}\` sets a maximum lifetime of ${formatDuration(limits.maxLifetimeMs!)}`;
+  const extension =
+    limits.lifetimeExtensionMs === 0
+      ? `and policy \`${extensionPolicy}\` allows no extension`
+      : `and policy \`${extensionPolicy}\` allows extending it by at most ${formatDuration(limits.lifetimeExtensionMs)}`;
+  return [
+    {
+      rule: "lifetime_extension",
+      policy: extensionPolicy,
+      message: `a stop at ${new Date(request.deadline).toISOString()} would let the server run ${formatDuration(Math.round(asked / 1000) * 1000)}; ${lifetime} ${extension}`,
+      limit: most,
+      value: asked,
+    },
+  ];
 }
 
 function invalidRepository(repository: string): PolicyReason {

@@ -25,7 +25,10 @@ export interface ExplainedLimit {
 export function formatLimit(limit: LimitName, value: number | null): string {
   switch (limit) {
     case "idleTimeout":
+    case "maxLifetime":
       return value === null ? "never" : formatDuration(value);
+    case "lifetimeExtension":
+      return value ? formatDuration(value) : "none";
     case "storage":
     case "memory":
       return formatBytes(value ?? 0);

@@ -5,7 +5,7 @@
  */
 export { PolicyEngine, PolicyLoadError } from "./engine.js";
 export type { PolicyEngineOptions, PolicyLogger, PolicyReloadEvent, PolicyStatus, ReloadResult } from "./engine.js";
-export { decide, enforce, BUILT_IN_POLICY } from "./decide.js";
+export { decide, enforce, lifetimeDeadlines, BUILT_IN_POLICY } from "./decide.js";
 export type { Decision, PolicyAction, PolicyRequest } from "./decide.js";
 export { explain, formatLimit, policyExplainText } from "./explain.js";
 export type { ExplainedLimit } from "./explain.js";

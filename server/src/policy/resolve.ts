@@ -6,11 +6,13 @@
  *   3. equal priorities: the most generous value wins (more servers, longer or no idle timeout, more resources,
  *      more concurrent builds, a longer build timeout);
  *   4. still equal: the first file by name, so the answer never depends on directory order.
+ * A limit the default policy may leave out (BUILT_IN_LIMITS) and does starts from the hub's built-in value, whose
+ * source is named BUILT_IN_SOURCE.
  * Limits are resolved independently: a user in `research` and `teaching` may get memory from one and storage
  * from the other. Pure: no I/O, no clock.
  */
 import type { ServerLimits } from "../spawners/types.js";
-import { LIMIT_NAMES, type LimitName, type PolicyLimits } from "./schema.js";
+import { BUILT_IN_LIMITS, LIMIT_NAMES, type LimitName, type PolicyLimits } from "./schema.js";
 import type { Policy, PolicySet } from "./set.js";
 
 /** Who is asking. Group names come from the authenticator and are compared exactly. */
@@ -29,7 +31,14 @@ export interface EffectiveLimits extends ServerLimits {
   concurrentBuilds: number;
   /** Milliseconds one Binder build may run. */
   buildTimeoutMs: number;
+  /** Milliseconds a server may run from its start before the hub stops it; null when it may run on. */
+  maxLifetimeMs: number | null;
+  /** Milliseconds the user may push a server's stop past its maximum lifetime, in total. */
+  lifetimeExtensionMs: number;
 }
+
+/** Where a limit the default policy left out gets its value (see BUILT_IN_LIMITS). */
+export const BUILT_IN_SOURCE = { policy: "built-in", file: "no policy file sets it" } as const;
 
 /** Where a limit's value came from. `priority` is null for the default policy. */
 export interface LimitSource {
@@ -88,7 +97,7 @@ export function resolveLimits(set: PolicySet, user: PolicyUser): ResolvedLimits 
       .map((p) => candidate(p, valueOf(p.limits, limit), false))
       // Array.prototype.sort is stable, so equal candidates keep file name order (rule 4).
       .sort(rank);
-    const base = candidate(set.defaultPolicy, valueOf(set.defaultPolicy.limits, limit), true);
+    const base = baseCandidate(set.defaultPolicy, limit);
     const all = [...overrides, base];
     const winner = all[0]!;
     values[limit] = winner.value;
@@ -96,6 +105,14 @@ export function resolveLimits(set: PolicySet, user: PolicyUser): ResolvedLimits 
     candidates[limit] = all;
   }
   return { limits: toEffective(values), sources, candidates };
+}
+
+/** The default policy's value, or the built-in one where it may leave the limit out and does. */
+function baseCandidate(policy: Policy, limit: LimitName): LimitCandidate {
+  if (policy.limits[limit] === undefined && limit in BUILT_IN_LIMITS) {
+    return { ...BUILT_IN_SOURCE, priority: null, value: BUILT_IN_LIMITS[limit]! };
+  }
+  return candidate(policy, valueOf(policy.limits, limit), true);
 }
 
 function valueOf(limits: PolicyLimits, limit: LimitName): number | null {
@@ -116,5 +133,7 @@ function toEffective(v: Record<LimitName, number | null>): EffectiveLimits {
     memoryBytes: num("memory"),
     concurrentBuilds: num("concurrentBuilds"),
     buildTimeoutMs: num("buildTimeout"),
+    maxLifetimeMs: v.maxLifetime,
+    lifetimeExtensionMs: num("lifetimeExtension"),
   };
 }

@@ -18,8 +18,20 @@ export const LIMIT_NAMES = [
   "memory",
   "concurrentBuilds",
   "buildTimeout",
+  "maxLifetime",
+  "lifetimeExtension",
 ] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
+
+/**
+ * Limits added after the first policy files were written. The default policy may leave these out, so that a hub
+ * upgrade never makes a working policy folder invalid; left out, they take this value, which changes nothing for
+ * anyone, and `policy explain` names its source as the hub's built-in value.
+ */
+export const BUILT_IN_LIMITS: Partial<Record<LimitName, number | null>> = {
+  maxLifetime: null,
+  lifetimeExtension: 0,
+};
 
 /** Kubernetes caps DNS labels at 63 characters; a server name must fit in one (pod, PVC, hostname). */
 export const SERVER_NAME_HARD_MAX = 63;
@@ -42,8 +54,8 @@ const cpuSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return cores;
 });
 
-/** A duration, or "never" / 0 for no idle timeout. Output: milliseconds, or null for none. */
-const idleTimeoutSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+/** A duration, or "never" / 0 for no limit (idle timeout, maximum lifetime). Output: milliseconds, or null for none. */
+const durationOrNeverSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
   if (typeof value === "string" && value.trim() === "never") return null;
   const ms = parseDuration(value);
   if (ms === undefined) {
@@ -51,6 +63,16 @@ const idleTimeoutSchema = z.union([z.string(), z.number()]).transform((value, ct
     return z.NEVER;
   }
   return ms === 0 ? null : ms;
+});
+
+/** A duration that may be 0 (none). Output: milliseconds. */
+const durationOrZeroSchema = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a duration (examples: 0, 30m, 4h)` });
+    return z.NEVER;
+  }
+  return ms;
 });
 
 /** How long one build may run. Always finite: a hung build must not hold one of the user's build slots forever. */
@@ -82,7 +104,7 @@ export const limitsSchema = z
       .max(SERVER_NAME_HARD_MAX)
       .optional()
       .describe(`Longest server name allowed, in characters (at most ${SERVER_NAME_HARD_MAX}: a DNS label).`),
-    idleTimeout: idleTimeoutSchema
+    idleTimeout: durationOrNeverSchema
       .optional()
       .describe('How long a server may sit idle before the culler stops it ("2h"); "never" or 0 for no limit.'),
     storage: positiveBytes.optional().describe('Storage per server ("2GiB"). Binary and decimal units differ.'),
@@ -97,6 +119,18 @@ export const limitsSchema = z
     buildTimeout: buildTimeoutSchema
       .optional()
       .describe('How long one Binder build may run before it is stopped ("30m"); never 0 or "never".'),
+    maxLifetime: durationOrNeverSchema
+      .optional()
+      .describe(
+        'How long a server may run from its start, active or not, before the hub stops it ("12h"; storage kept); ' +
+          '"never" or 0 for no limit. The default policy may leave it out: never.',
+      ),
+    lifetimeExtension: durationOrZeroSchema
+      .optional()
+      .describe(
+        "How far past its maximum lifetime a user may push a running server's stop, in total (\"4h\"); 0: not at all. " +
+          "The default policy may leave it out: 0.",
+      ),
   })
   .strict();
 
@@ -194,7 +228,7 @@ export const policyFileSchema = z
   .superRefine((policy, ctx) => {
     if (!policy.appliesTo.default) return;
     // The default policy is the base every user starts from, so every limit must have a value that came from a
-    // file an administrator can read (no hidden built-in numbers).
+    // file an administrator can read (no hidden built-in numbers; BUILT_IN_LIMITS only ever mean "no limit").
     if (policy.priority !== undefined) {
       ctx.addIssue({
         code: "custom",
@@ -203,7 +237,7 @@ export const policyFileSchema = z
       });
     }
     for (const limit of LIMIT_NAMES) {
-      if (policy.limits[limit] === undefined) {
+      if (policy.limits[limit] === undefined && !(limit in BUILT_IN_LIMITS)) {
         ctx.addIssue({ code: "custom", path: ["limits", limit], message: "the default policy must set every limit" });
       }
     }

@@ -13,6 +13,7 @@ import { FifoSlots, type SlotTicket } from "../lib/fifo-slots.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
 import { ConflictError, ForeignServerError, InputError, NotFoundError, PolicyDenied } from "../errors.js";
+import { lifetimeDeadlines } from "../policy/index.js";
 import type { Db } from "../store/database.js";
 import { isUniqueViolation } from "../store/database.js";
 import type { IsolationReport, Spawner, SpawnerFactory } from "../spawners/types.js";
@@ -149,7 +150,16 @@ export class Servers {
       // Claim the row atomically: only one request may move it from stopped to pending.
       const claimed = await this.o.db.server.updateMany({
         where: { id: row.id, status: "stopped" },
-        data: { status: "pending", lastError: null, userOptions: JSON.stringify(userOptions), launch: JSON.stringify(launch) },
+        data: {
+          status: "pending",
+          lastError: null,
+          userOptions: JSON.stringify(userOptions),
+          launch: JSON.stringify(launch),
+          // A new run: the last stop's reason and a stop time chosen for the last run no longer apply.
+          deadline: null,
+          stoppedAt: null,
+          stopReason: null,
+        },
       });
       if (claimed.count === 0) throw new ConflictError(`${describeServer(user.name, serverName)} is busy (${row.status})`);
     }
@@ -190,6 +200,7 @@ export class Servers {
   /**
    * Stops a server (storage kept); with `remove`, deletes a named server and its storage. Resolves "stopped" or
    * "pending" (stopping continues in the background) after the slow-spawn window; with `wait`, only once stopped.
+   * `reason` ("stopped by alice", "idle for 2h3m…") is kept on the server until its next start.
    */
   async stop(
     user: UserRow,
@@ -218,7 +229,7 @@ export class Servers {
       const stopping: Runtime = { spawner, pending: "stop", progress: runtime?.progress ?? new ProgressLog() };
       this.runtimes.set(key, stopping);
       this.o.routes.remove(user.name, serverName);
-      await this.o.db.server.update({ where: { id: row.id }, data: { status: "stopping", lastError: null } });
+      await this.o.db.server.update({ where: { id: row.id }, data: { status: "stopping", lastError: null, stopReason: options.reason ?? null } });
       this.o.logger.info({ user: user.name, server: serverName, reason: options.reason ?? "requested" }, "stopping server");
       stopping.task = this.finishStop(key, row.id, stopping, options.remove === true);
       const outcome = await Promise.race([
@@ -279,7 +290,7 @@ export class Servers {
 
   private async markStopped(rowId: number, why: string, names: { user: string; server: string }): Promise<void> {
     this.o.logger.info({ rowId, why }, "marking server stopped");
-    await this.o.db.server.update({ where: { id: rowId }, data: { status: "stopped", endpoint: null } });
+    await this.o.db.server.update({ where: { id: rowId }, data: { status: "stopped", endpoint: null, stoppedAt: new Date(), stopReason: why } });
     this.auditFound(names.user, names.server, why);
   }
 
@@ -310,16 +321,55 @@ export class Servers {
     return this.runtimes.get(serverKey(user, serverName))?.pending ?? null;
   }
 
+  /**
+   * Moves a running server's lifetime stop to `deadline`, if its policy allows (decide's `server.extend`: within the
+   * maximum lifetime plus the extension allowed; earlier is always allowed). Returns the server's new view.
+   */
+  async extend(user: UserRow, serverName: string, deadline: Date): Promise<ServerView> {
+    const row = await this.o.db.server.findUnique({ where: { userId_name: { userId: user.id, name: serverName } } });
+    if (!row) throw new NotFoundError(`${user.name} has no server named '${serverName}'`);
+    const policyUser = await this.policyUser(user);
+    if (row.status !== "running" || !row.startedAt || this.pendingOf(user.name, serverName) !== null) {
+      throw new ConflictError(`${describeServer(user.name, serverName)} is not running (${row.status}); only a running server's stop can be moved`);
+    }
+    const decision = this.o.policy.decide({
+      action: "server.extend",
+      user: policyUser,
+      server: { name: serverName, startedAt: row.startedAt.getTime() },
+      deadline: deadline.getTime(),
+      now: Date.now(),
+    });
+    if (!decision.allow) throw new PolicyDenied(decision.reasons);
+    const updated = await this.o.db.server.update({ where: { id: row.id }, data: { deadline } });
+    this.o.logger.info({ user: user.name, server: serverName, deadline: deadline.toISOString() }, "server stop moved");
+    return this.view(policyUser, updated);
+  }
+
   /** The API/dashboard view of a server row. */
   view(
     user: PolicyUser,
-    row: { name: string; status: string; startedAt: Date | null; lastActivity: Date | null; userOptions: string; lastError: string | null; backendState: string | null },
+    row: {
+      name: string;
+      status: string;
+      startedAt: Date | null;
+      lastActivity: Date | null;
+      userOptions: string;
+      lastError: string | null;
+      backendState: string | null;
+      deadline: Date | null;
+      stoppedAt: Date | null;
+      stopReason: string | null;
+    },
     options: { includeState?: boolean } = {},
   ): ServerView {
     const pending = this.pendingOf(user.name, row.name);
     const status = row.status as ServerStatus;
     const last = this.activity.latest(user.name, row.name, row.lastActivity);
     const runtime = this.runtimes.get(serverKey(user.name, row.name));
+    // The lifetime follows the policies in force (as the culler does), not the ones the server started with.
+    const lifetime = status === "running" && row.startedAt
+      ? lifetimeDeadlines(this.o.policy.limitsFor(user), row.startedAt.getTime(), row.deadline?.getTime())
+      : null;
     return {
       name: row.name,
       status,
@@ -335,6 +385,9 @@ export class Servers {
       limits: runtime?.limits ?? this.o.policy.limitsFor(user),
       enforcement: runtime?.spawner.enforcement() ?? null,
       stopQueuePosition: runtime?.pending === "stop" ? (runtime.stopTicket?.position() ?? null) : null,
+      lifetime: lifetime && { deadline: new Date(lifetime.deadline), latest: new Date(lifetime.latest) },
+      stoppedAt: row.stoppedAt,
+      stopReason: row.stopReason,
       state: options.includeState ? backendStateOf(row.backendState) : null,
     };
   }
@@ -413,11 +466,12 @@ export class Servers {
         restored++;
       } else {
         await spawner.stop({ now: true }).catch((err: unknown) => this.o.logger.warn({ err, key }, "cleanup of a dead server"));
+        const why = `not answering when the hub started (it was ${row.status})`;
         await this.o.db.server.update({
           where: { id: row.id },
-          data: { status: "stopped", endpoint: null, ...this.persist(spawner) },
+          data: { status: "stopped", endpoint: null, stoppedAt: new Date(), stopReason: why, ...this.persist(spawner) },
         });
-        this.auditFound(row.user.name, row.name, `not answering when the hub started (it was ${row.status})`);
+        this.auditFound(row.user.name, row.name, why);
         stopped++;
       }
     }

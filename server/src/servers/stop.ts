@@ -61,7 +61,7 @@ export async function runStop(deps: StopDeps, job: StopJob): Promise<StopOutcome
   }
   await deps.db.server.update({
     where: { id: job.rowId },
-    data: { status: "stopped", endpoint: null, ...persistState(job.spawner, deps.secrets) },
+    data: { status: "stopped", endpoint: null, stoppedAt: new Date(), ...persistState(job.spawner, deps.secrets) },
   });
   deps.metrics.stopDuration.observe((performance.now() - started) / 1000);
   return "stopped";
@@ -104,7 +104,7 @@ async function recordFailure(deps: StopDeps, job: StopJob, err: Error): Promise<
   audited(lastError);
   await deps.db.server.update({
     where: { id: job.rowId },
-    data: { status: "stopped", endpoint: null, lastError, ...persistState(job.spawner, deps.secrets) },
+    data: { status: "stopped", endpoint: null, lastError, stoppedAt: new Date(), ...persistState(job.spawner, deps.secrets) },
   });
   deps.logger.error({ err, user: job.user, server: job.serverName }, "stop failed after the server ended");
   return "failed-stopped";

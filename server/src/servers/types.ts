@@ -1,6 +1,6 @@
 /** Types shared by the servers module and its callers. */
 import type { PolicyReason } from "../errors.js";
-import type { EffectiveLimits, PolicyUser } from "../policy/index.js";
+import type { Decision, EffectiveLimits, PolicyRequest, PolicyUser } from "../policy/index.js";
 import type { Enforcement } from "../spawners/types.js";
 
 export type { EffectiveLimits, PolicyUser };
@@ -29,6 +29,8 @@ export interface ServerPolicy {
   mayCreate(user: PolicyUser, serverName: string, existingNames: string[]): { allow: boolean; reasons: PolicyReason[] };
   /** The effective limits for `user`'s servers. */
   limitsFor(user: PolicyUser): EffectiveLimits;
+  /** Any other decision (extending a server's lifetime; the culler's limits with the policies that set them). */
+  decide(request: PolicyRequest): Decision;
 }
 
 export type ServerStatus = "stopped" | "pending" | "running" | "stopping";
@@ -50,6 +52,11 @@ export interface ServerView {
   enforcement: Enforcement | null;
   /** While a stop waits for a slot: its place in the queue of stops (1 = next); otherwise null. */
   stopQueuePosition: number | null;
+  /** A running server's stop for its maximum lifetime, and the latest its owner may move it to; null without one. */
+  lifetime: { deadline: Date; latest: Date } | null;
+  /** When and why the server last stopped (until its next start). */
+  stoppedAt: Date | null;
+  stopReason: string | null;
   /** Backend state (admins only). */
   state: Record<string, unknown> | null;
 }

@@ -137,19 +137,10 @@ describe("the audit trail", () => {
     await waitFor(() => t.hub.ctx.policy.limitsFor({ name: "alice", groups: [] }).idleTimeoutMs === 1000, 10_000, 100);
     expect((await t.api("POST", "users/alice/server", { token: aliceToken })).status).toBeOneOf([201, 202]);
     await waitFor(async () => (await t.api("GET", "users/alice")).body.servers[""]?.ready === true, 60_000, 200);
-    const culler = new (await import("../../src/culler/culler.js")).Culler({
-      db: t.hub.ctx.db,
-      servers: t.hub.ctx.servers,
-      policy: t.hub.ctx.policy,
-      logger: t.hub.ctx.logger,
-      audit: t.hub.ctx.audit,
-      culls: { inc() {} },
-      intervalMs: 60_000,
-    });
-    await waitFor(async () => (await culler.cullOnce()).length > 0, 30_000, 500);
+    await waitFor(async () => (await t.hub.culler.cullOnce()).length > 0, 30_000, 500);
     const [stop] = (await trail("?actor=culler")).events;
     expect(stop).toMatchObject({ actorKind: "hub", action: "server.stop", user: "alice", server: "", outcome: "ok", detail: { idleTimeout: "1s" } });
-    expect(stop!.detail.reason).toMatch(/^idle for \d+s$/);
+    expect(stop!.detail.reason).toMatch(/^idle for \d+s; policy `default` stops servers idle for 1s$/);
   }, 120_000);
 
   it("pages newest first, filters, exports JSON lines, refuses non-admins, and forgets past its retention", async () => {

@@ -1,7 +1,8 @@
 /**
  * The hub with `spawner.backend: docker`, end to end: a server started through the REST API runs as a container with
  * the policy's limits, answers through the hub's proxy (and only there: its port is on the host's loopback), survives
- * a hub restart, keeps its volume on stop and loses it on delete.
+ * a hub restart, keeps its volume on stop and loses it on delete, and is stopped at its policy's maximum lifetime
+ * with the reason kept.
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -16,6 +17,14 @@ let image: string;
 let t: TestHub | undefined;
 let alice: string;
 
+/** The shipped default limits, with a maximum lifetime. */
+const POLICIES = {
+  "default.yaml": `name: default
+appliesTo: { default: true }
+limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: 2h, storage: 2GiB, cpu: 1, memory: 2GB, concurrentBuilds: 2, buildTimeout: 30m, maxLifetime: 1h }
+`,
+};
+
 const dockerConfig = () => ({
   spawner: {
     backend: "docker" as const,
@@ -28,7 +37,7 @@ beforeAll(async () => {
   engine = await startDockerEngine();
   await ensureBaseImage(engine);
   image = await ensureTestServerImage(engine);
-  t = await startTestHub({ config: dockerConfig() });
+  t = await startTestHub({ config: dockerConfig(), policies: POLICIES });
   alice = await t.addUser("alice");
 }, 900_000);
 
@@ -58,7 +67,7 @@ it("starts a server as a container through the REST API and reaches it through t
   const [container] = await ourContainers();
   expect(container?.Names).toEqual([`/${prefix}-alice--work`]);
   const info = await engine.docker.getContainer(container!.Id).inspect();
-  // The shipped default policy: 1 CPU, 2 GB of memory.
+  // The default policy: 1 CPU, 2 GB of memory.
   expect(info.HostConfig).toMatchObject({ NanoCpus: 1e9, Memory: 2e9 });
   expect(info.NetworkSettings.Ports["8888/tcp"]).toEqual([expect.objectContaining({ HostIp: "127.0.0.1" })]);
 
@@ -72,7 +81,7 @@ it("starts a server as a container through the REST API and reaches it through t
 it("keeps the container across a hub restart", async () => {
   dataDir = t!.dataDir;
   await t!.hub.close(); // the servers keep running
-  t = await startTestHub({ dataDir, config: dockerConfig() });
+  t = await startTestHub({ dataDir, config: dockerConfig(), policies: POLICIES });
   const status = await fetch(`${t.url}/user/alice/work/api/status`, { headers: { authorization: `token ${alice}` } });
   expect(status.status).toBe(200);
 });
@@ -89,3 +98,25 @@ it("stops the container but keeps the volume; deleting the server removes the vo
   expect([202, 204]).toContain(removed.status);
   await waitFor(async () => (await engine.docker.listVolumes({ filters: JSON.stringify({ name: [volume] }) })).Volumes.length === 0, 30_000);
 });
+
+it("stops the container at the server's maximum lifetime, keeps its volume and the reason", async () => {
+  const hub = t!;
+  expect((await hub.api("POST", "users/alice/servers/night", { token: alice })).status).toBe(202);
+  expect((await readEvents(hub.url, "/hub/api/users/alice/servers/night/progress", alice)).at(-1)).toMatchObject({ ready: true });
+  const running = (await hub.api("GET", "users/alice", { token: alice })).body.servers.night;
+  const deadline = Date.parse(running.started) + 3_600_000;
+  expect(Date.parse(running.deadline)).toBe(deadline);
+
+  expect(await hub.hub.culler.cullOnce(deadline - 1000)).toEqual([]);
+  expect(await hub.hub.culler.cullOnce(deadline)).toEqual(["alice/night"]);
+  const model = async () => (await hub.api("GET", "users/alice?include_stopped_servers", { token: alice })).body.servers.night;
+  await waitFor(async () => (await model()).status === "stopped", 30_000);
+  expect(await ourContainers()).toEqual([]);
+  const stopped = await model();
+  expect(stopped).toMatchObject({ status: "stopped", stop_reason: "reached a maximum lifetime of 1h (policy `default`)" });
+  const volume = `${prefix}-alice--night`;
+  expect(await engine.docker.getVolume(volume).inspect()).toMatchObject({ Name: volume });
+
+  expect([202, 204]).toContain((await hub.api("DELETE", "users/alice/servers/night", { token: alice, body: { remove: true } })).status);
+  await waitFor(async () => (await engine.docker.listVolumes({ filters: JSON.stringify({ name: [volume] }) })).Volumes.length === 0, 30_000);
+}, 120_000);

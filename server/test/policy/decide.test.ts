@@ -110,6 +110,8 @@ describe("server.start and limits", () => {
       memoryBytes: 2e9,
       concurrentBuilds: 2,
       buildTimeoutMs: 1_800_000,
+      maxLifetimeMs: null,
+      lifetimeExtensionMs: 0,
     });
   });
 
@@ -131,5 +133,50 @@ describe("server.start and limits", () => {
     expect(() => decide(base, { action: "server.delete", user: alice } as unknown as PolicyRequest)).toThrow(
       'unknown policy action "server.delete"',
     );
+  });
+});
+
+describe("server.extend (moving a running server's lifetime stop)", () => {
+  const HOUR = 3_600_000;
+  const started = Date.parse("2026-12-07T08:00:00Z");
+  const now = started + 30 * 60_000;
+  const lifetimes = setOf(
+    { ...defaultDoc, data: { ...defaultDoc.data, limits: { ...defaultDoc.data.limits, maxLifetime: "12h", lifetimeExtension: "2h" } } },
+    override("long", ["long"], { lifetimeExtension: "1d" }),
+    override("rigid", ["rigid"], { lifetimeExtension: 0 }, 5),
+  );
+  const extend = (deadline: number, user = alice, set = lifetimes) =>
+    decide(set, { action: "server.extend", user, server: { name: "lab", startedAt: started }, deadline, now });
+
+  it("allows any future time up to the maximum lifetime plus the extension, earlier ones too", () => {
+    expect(extend(started + 14 * HOUR)).toMatchObject({ allow: true, reasons: [] });
+    expect(extend(started + HOUR)).toMatchObject({ allow: true });
+    expect(extend(started + 36 * HOUR, { name: "lena", groups: ["long"] })).toMatchObject({ allow: true });
+  });
+
+  it("refuses past the extension with both policies, the longest run allowed and the one asked for", () => {
+    const decision = extend(started + 14 * HOUR + 1000);
+    expect(decision.allow).toBe(false);
+    expect(decision.reasons).toEqual([
+      {
+        rule: "lifetime_extension",
+        policy: "default",
+        limit: 14 * HOUR,
+        value: 14 * HOUR + 1000,
+        message:
+          "a stop at 2026-12-07T22:00:01.000Z would let the server run 14h1s; policy `default` sets a maximum lifetime of 12h " +
+          "and policy `default` allows extending it by at most 2h",
+      },
+    ]);
+    expect(extend(started + 13 * HOUR, { name: "rita", groups: ["rigid", "long"] }).reasons[0]!.message).toMatch(
+      /policy `default` sets a maximum lifetime of 12h and policy `rigid` allows no extension$/,
+    );
+  });
+
+  it("refuses a time in the past, and any move where the policy sets no maximum lifetime", () => {
+    expect(extend(now - 1).reasons).toEqual([{ rule: "deadline_past", policy: BUILT_IN_POLICY, message: "the new stop time must be in the future" }]);
+    expect(extend(now + HOUR, alice, base).reasons).toEqual([
+      { rule: "lifetime_none", policy: BUILT_IN_POLICY, message: "no policy sets a maximum lifetime, so this server has no stop time to move" },
+    ]);
   });
 });

@@ -20,6 +20,9 @@ describe("explain", () => {
       ["memory", "2 GB", "default", "policies/default.yaml"],
       ["concurrentBuilds", "2 builds", "default", "policies/default.yaml"],
       ["buildTimeout", "30m", "default", "policies/default.yaml"],
+      // Left out of this default policy: the hub's built-in values, which limit nothing.
+      ["maxLifetime", "never", "built-in", "no policy file sets it"],
+      ["lifetimeExtension", "none", "built-in", "no policy file sets it"],
     ]);
   });
 
@@ -53,6 +56,8 @@ describe("explain", () => {
         "memory               16 GiB         research (policies/research.yaml)",
         "concurrentBuilds     2 builds       default (policies/default.yaml)",
         "buildTimeout         30m            default (policies/default.yaml)",
+        "maxLifetime          never          built-in (no policy file sets it)",
+        "lifetimeExtension    none           built-in (no policy file sets it)",
         "",
         "Overridden:",
         "  memory: bigmem (priority 0) would give 64 GiB; research wins: higher priority (10 > 0)",

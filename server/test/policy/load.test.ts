@@ -21,6 +21,8 @@ describe("loadPolicyDir", () => {
       memory: 2e9,
       concurrentBuilds: 2,
       buildTimeout: 30 * 60_000,
+      maxLifetime: null,
+      lifetimeExtension: 0,
     });
     expect(set?.defaultPolicy.repositories).toEqual({ privateHosts: false });
   });
@@ -103,7 +105,7 @@ colour: blue
     expect(problems).toContain(`${f}: limits.namedServers: expected a whole number, got 2.5`);
     expect(problems).toContain(`${f}: limits.serverNameMaxLength: must be at most 63, got 64`);
     expect(problems).toContain(
-      `${f}: limits.gpu: unknown field (known fields: namedServers, serverNameMaxLength, idleTimeout, storage, cpu, memory, concurrentBuilds, buildTimeout)`,
+      `${f}: limits.gpu: unknown field (known fields: namedServers, serverNameMaxLength, idleTimeout, storage, cpu, memory, concurrentBuilds, buildTimeout, maxLifetime, lifetimeExtension)`,
     );
     expect(problems).toHaveLength(11);
   });

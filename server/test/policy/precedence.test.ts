@@ -17,6 +17,8 @@ describe("group overrides and precedence", () => {
       memoryBytes: 16 * GiB,
       concurrentBuilds: 2,
       buildTimeoutMs: 30 * 60_000,
+      maxLifetimeMs: null,
+      lifetimeExtensionMs: 0,
     });
     expect(limitsOf(set, ["other"]).namedServers).toBe(5);
   });

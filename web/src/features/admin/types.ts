@@ -15,7 +15,9 @@ export interface ExplainedLimit {
     | "cpu"
     | "memory"
     | "concurrentBuilds"
-    | "buildTimeout";
+    | "buildTimeout"
+    | "maxLifetime"
+    | "lifetimeExtension";
   value: string;
   raw: number | null;
   source: PolicySource;

@@ -8,6 +8,9 @@ export interface Limits {
   storage: string;
   idle_timeout_seconds: number | null;
   idle_timeout: string;
+  max_lifetime_seconds: number | null;
+  max_lifetime: string;
+  lifetime_extension_seconds: number;
 }
 
 export type ServerStatus = "stopped" | "pending" | "running" | "stopping";
@@ -28,6 +31,15 @@ export interface Server {
   stop_queue_position?: number | null;
   limits: Limits;
   storage_used_bytes: number | null;
+  /** When the hub stops this running server for its maximum lifetime; null without one. */
+  deadline: string | null;
+  /** The latest its owner may move `deadline` to (PUT …/deadline). */
+  deadline_latest: string | null;
+  /** How long before an automatic stop (lifetime or idle) to warn. */
+  stop_warning_seconds: number | null;
+  stopped_at: string | null;
+  /** Why it last stopped ("stopped by alice", "idle for 2h…", "reached a maximum lifetime of 12h …"). */
+  stop_reason: string | null;
   /** Includes `binder` ({ spec, repoUrl, commit, image }) for a server launched from a repository. */
   user_options: { binder?: { spec: string; repoUrl: string; commit: string; image: string } } & Record<string, unknown>;
 }

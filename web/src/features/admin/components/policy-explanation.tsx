@@ -11,6 +11,8 @@ const LIMIT_LABEL: Record<ExplainedLimit["limit"], string> = {
   memory: "Memory per server",
   concurrentBuilds: "Binder builds at once",
   buildTimeout: "Binder build time limit",
+  maxLifetime: "Lifetime stop after",
+  lifetimeExtension: "Lifetime extension, at most",
 };
 
 const describe = (s: PolicySource) => `${s.policy} (${s.file}${s.priority === null ? ", default" : `, priority ${s.priority}`})`;

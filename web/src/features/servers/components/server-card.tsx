@@ -1,10 +1,11 @@
-import { formatAgo, formatBytes, formatDuration } from "../../../lib/format";
+import { formatAgo, formatBytes, formatDate, formatDuration } from "../../../lib/format";
 import { Link, spawnPendingPath } from "../../../lib/router";
 import { useNow } from "../../../lib/use-now";
-import { idleSecondsLeft } from "../idle";
+import { idleSecondsLeft } from "../stops";
 import type { Server } from "../types";
 import { ServerActions } from "./server-actions";
 import { isStopFailure, ServerStatusBadge } from "./server-status-badge";
+import { StopWarning } from "./stop-warning";
 
 interface ServerCardProps {
   user: string;
@@ -14,7 +15,7 @@ interface ServerCardProps {
 
 /** One server: its state, limits and use, and what can be done with it. */
 export function ServerCard({ user, server, onStarted }: ServerCardProps) {
-  const now = useNow();
+  const now = useNow(5_000);
   const displayName = server.name || "Default server";
   const left = idleSecondsLeft(server, now);
   const headingId = `server-${server.name || "default"}`;
@@ -31,6 +32,25 @@ export function ServerCard({ user, server, onStarted }: ServerCardProps) {
           <>
             <dt>Idle stop</dt>
             <dd>{left === null ? "never" : `in ${formatDuration(left)} if idle`}</dd>
+            <dt>Lifetime stop</dt>
+            <dd>
+              {server.deadline && server.started ? (
+                <span className="storage">
+                  <meter min={Date.parse(server.started)} max={Date.parse(server.deadline)} value={now} aria-hidden="true" />
+                  {formatDate(server.deadline)} (maximum lifetime {server.limits.max_lifetime})
+                </span>
+              ) : (
+                "never"
+              )}
+            </dd>
+          </>
+        )}
+        {server.status === "stopped" && server.stop_reason && (
+          <>
+            <dt>Last stop</dt>
+            <dd>
+              {formatAgo(server.stopped_at, now)}: {server.stop_reason}
+            </dd>
           </>
         )}
         <dt>Limits</dt>
@@ -54,6 +74,7 @@ export function ServerCard({ user, server, onStarted }: ServerCardProps) {
           <code>{server.url}</code>
         </dd>
       </dl>
+      {server.status === "running" && <StopWarning user={user} server={server} label={displayName} now={now} />}
       {server.last_error && isStopFailure(server.last_error) ? (
         <p className="error">{server.last_error}</p>
       ) : (

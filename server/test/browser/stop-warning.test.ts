@@ -1,0 +1,119 @@
+/**
+ * The dashboard's stop warnings (issue 14), in a real browser against a real hub and real Jupyter servers: a server
+ * near its maximum lifetime is announced with the time, moved later with one click as far as its policy allows (then
+ * the dashboard says no more time is allowed), stopped by the culler at that time, and shown stopped with the reason;
+ * a server near its idle stop is kept with "I am still using it". Both end in the audit trail. The warning window
+ * (`culler.warnBefore`) is longer than the lifetimes here, so the warnings show at once.
+ */
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dashboardDir } from "../../src/http/dashboard.js";
+import { launchBrowser, signIn } from "../support/browser.js";
+import { readEvents, startTestHub, type TestHub } from "../support/hub.js";
+import { screenshotsDir } from "../support/paths.js";
+
+const TIMEOUT = 120_000;
+const MINUTE = 60_000;
+const POLICIES = {
+  "default.yaml": `name: default
+appliesTo: { default: true }
+limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: 2h, storage: 2GiB, cpu: 1, memory: 2GB, concurrentBuilds: 2, buildTimeout: 30m, maxLifetime: 20m, lifetimeExtension: 30m }
+`,
+  "idle-only.yaml": `name: idle-only
+appliesTo: { users: [ida] }
+limits: { maxLifetime: never, idleTimeout: 20m }
+`,
+};
+
+let t: TestHub;
+let browser: Browser;
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  if (!existsSync(path.join(dashboardDir, "index.html"))) {
+    throw new Error(`${dashboardDir} is missing: run \`pnpm --filter @ganymede/web run build\` (scripts/setup.sh does)`);
+  }
+  mkdirSync(screenshotsDir, { recursive: true });
+  [t, browser] = await Promise.all([
+    startTestHub({ policies: POLICIES, config: { culler: { enabled: false, warnBefore: "2h" } } }),
+    launchBrowser(),
+  ]);
+  tokens.alice = await t.addUser("alice");
+  tokens.ida = await t.addUser("ida");
+}, TIMEOUT);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+}, TIMEOUT);
+
+async function started(user: string, server: string) {
+  expect((await t.api("POST", `users/${user}/servers/${server}`, { token: tokens[user] })).status).toBeOneOf([201, 202]);
+  expect((await readEvents(t.url, `/hub/api/users/${user}/servers/${server}/progress`, tokens[user]!)).at(-1)).toMatchObject({ ready: true });
+  return (await t.api("GET", `users/${user}`, { token: tokens[user] })).body.servers[server];
+}
+
+async function home(user: string): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await signIn(page, t.url, user, `password-${user}`);
+  await page.getByRole("heading", { level: 1, name: "Home" }).waitFor();
+  return page;
+}
+
+const card = (page: Page, name: string) =>
+  page.locator("li.server-card", { has: page.getByRole("heading", { level: 3, name, exact: true }) });
+
+describe("the stop warning", () => {
+  it("announces a lifetime stop, moves it as far as the policy allows, then shows why the server stopped", async () => {
+    const server = await started("alice", "lab");
+    const start = Date.parse(server.started);
+    const page = await home("alice");
+    const lab = card(page, "lab");
+    const warning = lab.getByRole("alert");
+    await warning.getByText(/lab will be stopped in (19|20) min, at \d\d:\d\d/).waitFor();
+    expect(await warning.textContent()).toContain("maximum lifetime (20m plus up to 30 min more on request)");
+    await page.screenshot({ path: path.join(screenshotsDir, "stop-warning.png"), fullPage: true });
+
+    // One click asks for an hour more; the policy allows 30 minutes, so the button offers exactly that.
+    await warning.getByRole("button", { name: /^Keep it until \d\d:\d\d( [AP]M)?$/ }).click();
+    await warning.getByText(/lab will be stopped in (49|50) min/).waitFor();
+    await warning.getByText("Its policy allows no more time.").waitFor();
+    const moved = (await t.api("GET", "users/alice", { token: tokens.alice })).body.servers.lab;
+    expect(Date.parse(moved.deadline)).toBe(start + 50 * MINUTE);
+    expect(moved.deadline_latest).toBe(moved.deadline);
+
+    // The culler stops it then; the card says when and why.
+    expect(await t.hub.culler.cullOnce(start + 50 * MINUTE)).toEqual(["alice/lab"]);
+    await lab.getByText("Stopped", { exact: true }).waitFor({ timeout: 30_000 });
+    await lab.getByText(/reached the stop time its owner chose \(.*; a maximum lifetime of 20m \(policy `default`\)\)/).waitFor();
+    expect(await lab.getByRole("alert").count()).toBe(0);
+    await page.screenshot({ path: path.join(screenshotsDir, "stopped-with-reason.png"), fullPage: true });
+
+    await t.hub.ctx.audit.flush();
+    const events = (await t.api("GET", "audit?user=alice&action=server.")).body.events as { actor: string; action: string; outcome: string; detail: any }[];
+    expect(events.map((e) => [e.actor, e.action, e.outcome])).toEqual([
+      ["culler", "server.stop", "ok"],
+      ["alice", "server.extend", "ok"],
+      ["alice", "server.start", "ok"],
+    ]);
+    expect(events[1]!.detail).toEqual({ deadline: moved.deadline });
+  }, TIMEOUT);
+
+  it("announces an idle stop, and keeps the server when its owner says they are using it", async () => {
+    const server = await started("ida", "quiet");
+    expect(server.deadline).toBeNull();
+    const page = await home("ida");
+    const warning = card(page, "quiet").getByRole("alert");
+    await warning.getByText(/quiet will be stopped in (19|20) min if it stays idle/).waitFor();
+    const before = Date.parse((await t.api("GET", "users/ida", { token: tokens.ida })).body.servers.quiet.last_activity);
+    await page.waitForTimeout(1100); // so that the activity recorded next is later than the start's
+    await warning.getByRole("button", { name: "I am still using it" }).click();
+    await expect
+      .poll(async () => Date.parse((await t.api("GET", "users/ida", { token: tokens.ida })).body.servers.quiet.last_activity), { timeout: 10_000 })
+      .toBeGreaterThan(before);
+    // Still running for the culler an idle timeout after the start, because of that activity.
+    expect(await t.hub.culler.cullOnce(Date.parse(server.started) + 20 * MINUTE + 500)).not.toContain("ida/quiet");
+  }, TIMEOUT);
+});
