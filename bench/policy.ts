@@ -2,14 +2,16 @@
  * The policy engine at an organisation's scale (issue 14): 100 policies (the default and 99 overrides by group, by
  * user name, with priorities and repository rules) and 10,000 users in 1–5 of 300 groups. Pure functions, no I/O:
  * what each call costs the hub on every start, launch and explanation, and what a `policy diff` over every user
- * costs. Prints a Markdown table for docs/benchmarks.md.
+ * costs; with quotas across servers (every tenth policy) and capacities (the default, hub-wide, and every eleventh
+ * policy), a start's decision with its usage, and counting 2,000 running servers into the pools (done once per
+ * start that a capacity applies to). Prints a Markdown table for docs/benchmarks.md.
  *
  *   cd server && node --import tsx ../bench/policy.ts
  *
  * Seeded, so every run decides the same requests.
  */
 import { performance } from "node:perf_hooks";
-import { decide, diffPolicySets, explain, policySetFromObjects, type PolicySet, type PolicyUser } from "../server/src/policy/index.js";
+import { decide, diffPolicySets, explain, policySetFromObjects, poolUsage, type PolicySet, type PolicyUser } from "../server/src/policy/index.js";
 
 const POLICIES = 100;
 const USERS = 10_000;
@@ -36,6 +38,7 @@ function policySet(variant: number): PolicySet {
         appliesTo: { default: true },
         limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: "2h", storage: "2GiB", cpu: 1, memory: "2GB", concurrentBuilds: 2, buildTimeout: "30m" },
         repositories: { privateHosts: false, deny: [{ pattern: "github.com/blocked/*", reason: "blocked by the organisation" }] },
+        capacity: { runningServers: 5000, cpu: 4000 },
       },
     },
   ];
@@ -52,7 +55,9 @@ function policySet(variant: number): PolicySet {
           ...(i % 3 ? { cpu: 1 + (i % 4) } : {}),
           ...(i % 5 ? {} : { idleTimeout: i % 10 ? "8h" : "never" }),
           ...(i % 4 ? {} : { namedServers: 5 + (i % 6) + (i === variant ? 1 : 0) }),
+          ...(i % 10 ? {} : { runningServers: 3, totalCpu: 4, totalMemory: "16GiB", totalStorage: "20GiB" }),
         },
+        ...(i % 11 ? {} : { capacity: { runningServers: 50, whenFull: "queue" } }),
         ...(i % 6 ? {} : { repositories: { allow: [`github.com/org${i}/*`, "gitlab.example.org/**"], privateHosts: i % 12 === 0 } }),
       },
     });
@@ -91,6 +96,18 @@ const rows: [string, ReturnType<typeof measure>][] = [
   ["explain (policy explain)", measure((user) => explain(set, user))],
 ];
 
+// Quotas and capacity: 2,000 servers running (one for every fifth user), counted into the pools once, then every
+// user's start decided against them.
+const running = Array.from({ length: 2_000 }, (_, i) => ({ user: users[i * 5]!, name: "lab", cpu: 1, memoryBytes: 2e9 }));
+for (let i = 0; i < 20; i++) poolUsage(set, running); // warm the JIT
+const poolsStarted = performance.now();
+const POOL_ROUNDS = 200;
+let pools = poolUsage(set, running);
+for (let i = 1; i < POOL_ROUNDS; i++) pools = poolUsage(set, running);
+const poolMs = (performance.now() - poolsStarted) / POOL_ROUNDS;
+const usage = { running: [{ name: "", cpu: 1, memoryBytes: 2e9 }], storageBytes: 2 ** 31, creates: true, pools: Object.fromEntries(pools) };
+rows.push(["decide server.start with quotas and capacity", measure((user) => decide(set, { action: "server.start", user, server: { name: "lab" }, usage }))]);
+
 // `policy diff`: one policy's namedServers raised, every user compared at once.
 const proposed = policySet(4);
 const diffStarted = performance.now();
@@ -103,4 +120,5 @@ console.log("| call, once per user | total | mean | p50 | p99 | max |");
 console.log("|---|---:|---:|---:|---:|---:|");
 for (const [name, r] of rows) console.log(`| ${name} | ${r.total} ms | ${r.mean} µs | ${r.p50} µs | ${r.p99} µs | ${r.max} µs |`);
 console.log(`\npolicy diff over all ${USERS.toLocaleString("en")} users: ${diffMs.toFixed(0)} ms; ${diff.compared - diff.unchanged} users changed, in ${diff.changed.length} entries`);
+console.log(`counting 2,000 running servers into ${pools.size} capacity pools: ${poolMs.toFixed(2)} ms per start`);
 console.log(`heap used: ${(heap.heapUsed / 2 ** 20).toFixed(1)} MiB, RSS ${(heap.rss / 2 ** 20).toFixed(1)} MiB`);

@@ -70,6 +70,9 @@ export interface PolicyReason {
   message: string;
   limit?: number | string;
   value?: number | string;
+  /** Quotas: how much is in use, and how much the request asks for (limit is the quota). */
+  used?: number;
+  requested?: number;
 }
 
 /** A policy refused the request. `reasons` name the rules and numbers. */
@@ -106,7 +109,7 @@ export class SpawnError extends HubError {
   readonly status = 500;
   readonly code = "spawn_failed";
   constructor(
-    readonly reason: "timeout" | "exited" | "backend" | "http" | "unexpected",
+    readonly reason: "timeout" | "exited" | "backend" | "http" | "unexpected" | "policy",
     readonly userMessage: string,
     readonly logMessage: string = userMessage,
   ) {

@@ -317,7 +317,7 @@ describe("openapi.yaml matches the models", () => {
     lastActivity: null,
     userOptions: {},
     lastError: null,
-    limits: { cpu: 1, memoryBytes: 2e9, storageBytes: 2 * 1024 ** 3, namedServers: 5, serverNameMaxLength: 20, idleTimeoutMs: null, concurrentBuilds: 2, buildTimeoutMs: 1_800_000, maxLifetimeMs: 12 * 3_600_000, lifetimeExtensionMs: 3_600_000 },
+    limits: { cpu: 1, memoryBytes: 2e9, storageBytes: 2 * 1024 ** 3, namedServers: 5, serverNameMaxLength: 20, idleTimeoutMs: null, concurrentBuilds: 2, buildTimeoutMs: 1_800_000, maxLifetimeMs: 12 * 3_600_000, lifetimeExtensionMs: 3_600_000, runningServers: 3, totalCpu: 2, totalMemoryBytes: 8e9, totalStorageBytes: null },
     enforcement: null,
     stopQueuePosition: null,
     lifetime: { deadline: new Date(), latest: new Date() },
@@ -363,7 +363,20 @@ describe("openapi.yaml matches the models", () => {
   it("User has the fields userModel() produces", () => {
     const server = serverModel("alice", { ...view, name: "" });
     const model = userModel(
-      { name: "alice", admin: false, createdAt: new Date(), lastActivity: null, groups: [], namedServerLimit: 5 },
+      {
+        name: "alice",
+        admin: false,
+        createdAt: new Date(),
+        lastActivity: null,
+        groups: [],
+        namedServerLimit: 5,
+        quotas: {
+          runningServers: { used: 1, limit: 3 },
+          cpu: { used: 1, limit: 2 },
+          memoryBytes: { used: 2e9, limit: null },
+          storageBytes: { used: 2 ** 31, limit: null },
+        },
+      },
       [server],
       server,
     );
@@ -390,7 +403,7 @@ describe("openapi.yaml matches the models", () => {
     const error = schema("Error");
     expect(new Set((error.properties.error as { enum: string[] }).enum)).toEqual(kinds);
 
-    const denied = errorBody(new PolicyDenied([{ rule: "named_servers", policy: "default", message: "m", limit: 5, value: 5 }]));
+    const denied = errorBody(new PolicyDenied([{ rule: "total_cpu", policy: "default", message: "m", limit: 2, value: 3, used: 2, requested: 1 }]));
     for (const key of Object.keys(denied)) expect(error.properties).toHaveProperty(key);
     const reasons = (denied.detail as { reasons: Json[] }).reasons;
     expect(Object.keys(reasons[0]!).sort()).toEqual(keysOf("PolicyReason"));

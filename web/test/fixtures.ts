@@ -44,6 +44,12 @@ export function user(servers: Server[], overrides: Partial<User> = {}): User {
     admin: false,
     groups: [],
     named_server_limit: 5,
+    quotas: {
+      running_servers: { used: 0, limit: null },
+      cpu: { used: 0, limit: null },
+      memory_bytes: { used: 0, limit: null },
+      storage_bytes: { used: 0, limit: null },
+    },
     servers: Object.fromEntries(servers.map((s) => [s.name, s])),
     ...overrides,
   };

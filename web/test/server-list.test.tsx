@@ -32,6 +32,26 @@ describe("the server list", () => {
     expect(screen.queryByText(/Last start failed/)).toBeNull();
   });
 
+  it("shows the quotas the policy sets, drawn against their limits, and none it leaves unlimited", () => {
+    const quotas = {
+      running_servers: { used: 1, limit: 3 },
+      cpu: { used: 1, limit: 2 },
+      memory_bytes: { used: 2e9, limit: null },
+      storage_bytes: { used: 3 * 2 ** 30, limit: 10 * 2 ** 30 },
+    };
+    renderWithProviders(<ServerList user={user([server({ name: "a" })], { quotas })} />);
+    expect(screen.getByRole("heading", { name: "Your quota" })).toBeTruthy();
+    expect(screen.getByTestId("quota-servers-running").textContent).toBe("1 of 3");
+    expect(screen.getByTestId("quota-cpu").textContent).toBe("1 of 2 in use");
+    expect(screen.getByTestId("quota-storage").textContent).toBe("3.0 GiB of 10 GiB held by your servers");
+    expect(screen.queryByTestId("quota-memory")).toBeNull();
+  });
+
+  it("shows no quota section when the policy sets none", () => {
+    renderWithProviders(<ServerList user={user([server({ name: "a" })])} />);
+    expect(screen.queryByRole("heading", { name: "Your quota" })).toBeNull();
+  });
+
   it("draws storage used against the limit", () => {
     renderWithProviders(<ServerList user={user([server({ name: "a" })])} />);
     const meter = document.querySelector("meter")!;

@@ -3,7 +3,7 @@
  * Ganymede's additions (status, limits, enforcement, last_error) as extra fields that those clients ignore.
  */
 import { formatBytes, formatDuration } from "../lib/units.js";
-import type { ServerView } from "../servers/types.js";
+import type { QuotaUse, ServerView } from "../servers/types.js";
 
 export const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
@@ -67,6 +67,8 @@ export interface UserRecord {
   groups: string[];
   /** How many named servers the user's policy allows. */
   namedServerLimit: number;
+  /** What their servers hold against their quotas across servers. */
+  quotas: QuotaUse;
 }
 
 /** `servers`: the server models to include (JupyterHub includes active ones unless include_stopped_servers). */
@@ -83,6 +85,13 @@ export function userModel(user: UserRecord, servers: Record<string, unknown>[] |
     last_activity: iso(user.lastActivity),
     // Ganymede addition (JupyterHub has one hub-wide named_server_limit_per_user; here the policy sets it per user).
     named_server_limit: user.namedServerLimit,
+    // Ganymede addition: quotas across the user's servers (limit null: unlimited).
+    quotas: {
+      running_servers: user.quotas.runningServers,
+      cpu: user.quotas.cpu,
+      memory_bytes: user.quotas.memoryBytes,
+      storage_bytes: user.quotas.storageBytes,
+    },
   };
   if (servers) model.servers = Object.fromEntries(servers.map((s) => [s.name as string, s]));
   return model;

@@ -48,7 +48,8 @@ export function usersRouter(ctx: HubContext): Router {
     );
     const shown = includeStopped ? models : models.filter((m) => !m.stopped);
     const def = models.find((m) => m.name === "");
-    return userModel({ ...user, groups, namedServerLimit: ctx.policy.limitsFor(policyUser).namedServers }, shown, def);
+    const quotas = ctx.servers.quotaUse(policyUser, rows);
+    return userModel({ ...user, groups, namedServerLimit: ctx.policy.limitsFor(policyUser).namedServers, quotas }, shown, def);
   }
 
   router.get("/user", async (req, res) => {

@@ -10,7 +10,9 @@
  *   The default server (name "") is never created, only started, so an empty name here is refused.
  * - `server.start`: an existing server (name "" for the default server). Only the safety part of the name rule is
  *   checked: quotas (count, length) apply when something is created, so lowering them later never locks anyone
- *   out of a server they already have. The limits returned are the ones to start it with.
+ *   out of a server they already have. The limits returned are the ones to start it with. With `usage` (what the
+ *   user and the capacity pools hold now), the quotas across servers apply too (quotas.ts); `queue` says whether a
+ *   refusal for capacity alone may wait for room instead.
  * - `repository.launch`: a Binder launch of a repository (an identity `host/path` or its clone URL). The
  *   repository rules apply (deny rules, allow lists; see repositories.ts); when the caller says how many builds the
  *   user has running or queued (`current.builds`, given when this launch needs a build), `concurrentBuilds` too.
@@ -29,6 +31,7 @@ import { nameLength, quoteName, serverNameSafetyProblems } from "./server-name.j
 import { repositoryReasons, resolveRepositoryRules } from "./repositories.js";
 import { repositoryIdentity } from "./repository-pattern.js";
 import { formatDuration } from "../lib/units.js";
+import { capacityReasons, userQuotaReasons, type ServerUsage } from "./quotas.js";
 
 /**
  * Reasons for rules the hub fixes itself (server name characters) name this instead of a policy file, as do limits
@@ -44,7 +47,7 @@ export type PolicyRequest =
       /** What the user has now. `serverNames`, when given, is listed in the refusal so users see what counts. */
       current: { namedServers: number; serverNames?: readonly string[] };
     }
-  | { action: "server.start"; user: PolicyUser; server: { name: string } }
+  | { action: "server.start"; user: PolicyUser; server: { name: string }; usage?: ServerUsage }
   | {
       action: "repository.launch";
       user: PolicyUser;
@@ -77,12 +80,18 @@ export interface Decision {
    * may be on a private host (loopback, private, link-local), which the builder checks when it resolves the host.
    */
   repository?: { identity: string | null; privateHosts: boolean };
+  /**
+   * `server.start` with usage only: true when the start was refused for capacity alone and every full pool says
+   * `whenFull: queue`, so it may wait for room.
+   */
+  queue?: boolean;
 }
 
 export function decide(set: PolicySet, request: PolicyRequest): Decision {
   const { limits, sources } = resolveLimits(set, request.user);
   const reasons: PolicyReason[] = [];
   let repository: Decision["repository"];
+  let queue: boolean | undefined;
   switch (request.action) {
     case "server.create":
       reasons.push(...nameReasons(request.server.name, limits, sources));
@@ -90,6 +99,12 @@ export function decide(set: PolicySet, request: PolicyRequest): Decision {
       break;
     case "server.start":
       if (request.server.name !== "") reasons.push(...safetyReasons(request.server.name));
+      if (request.usage) {
+        reasons.push(...userQuotaReasons(request.user.name, request.server.name, request.usage, limits, sources));
+        const capacity = capacityReasons(set, request.user, request.usage, limits);
+        queue = reasons.length === 0 && capacity.queue;
+        reasons.push(...capacity.reasons);
+      }
       break;
     case "repository.launch": {
       const rules = resolveRepositoryRules(set, request.user);
@@ -110,7 +125,7 @@ export function decide(set: PolicySet, request: PolicyRequest): Decision {
       throw new Error(`unknown policy action ${JSON.stringify((unknown as { action?: unknown }).action)}`);
     }
   }
-  return { allow: reasons.length === 0, limits, sources, reasons, ...(repository ? { repository } : {}) };
+  return { allow: reasons.length === 0, limits, sources, reasons, ...(repository ? { repository } : {}), ...(queue !== undefined ? { queue } : {}) };
 }
 
 /** The limits when allowed; otherwise throws PolicyDenied carrying the reasons (mapped to HTTP 400 by the hub). */

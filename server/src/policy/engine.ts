@@ -14,6 +14,7 @@ import { explain, type ExplainedLimit } from "./explain.js";
 import { loadPolicyDir, policyDirFingerprint } from "./load.js";
 import type { EffectiveLimits, PolicyUser } from "./resolve.js";
 import { resolveRepositoryRules, type RepositoryRules } from "./repositories.js";
+import { poolsOf, poolUsage, type PoolUse, type RunningServer } from "./quotas.js";
 import type { FileReport, PolicySet } from "./set.js";
 
 /** The subset of a pino logger the engine uses. */
@@ -134,6 +135,16 @@ export class PolicyEngine {
   /** Shorthand for the servers module and the culler: the effective limits of `user`. */
   limitsFor(user: PolicyUser): EffectiveLimits {
     return this.decide({ action: "limits", user }).limits;
+  }
+
+  /** The capacity pools (policy names) a start of `user`'s draws from; empty when no capacity applies to them. */
+  poolsFor(user: PolicyUser): string[] {
+    return poolsOf(this.set, user).map((p) => p.name);
+  }
+
+  /** What runs in each capacity pool of the policies in force. */
+  poolUsage(running: Iterable<RunningServer>): Map<string, PoolUse> {
+    return poolUsage(this.set, running);
   }
 
   /** explain() against the policies in force. */

@@ -29,6 +29,13 @@ export function formatLimit(limit: LimitName, value: number | null): string {
       return value === null ? "never" : formatDuration(value);
     case "lifetimeExtension":
       return value ? formatDuration(value) : "none";
+    case "runningServers":
+      return value === null ? "unlimited" : `${value} ${value === 1 ? "server" : "servers"}`;
+    case "totalCpu":
+      return value === null ? "unlimited" : `${Number(value.toFixed(3))} ${value > 1 ? "CPUs" : "CPU"}`;
+    case "totalMemory":
+    case "totalStorage":
+      return value === null ? "unlimited" : formatBytes(value);
     case "storage":
     case "memory":
       return formatBytes(value ?? 0);

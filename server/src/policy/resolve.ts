@@ -35,6 +35,11 @@ export interface EffectiveLimits extends ServerLimits {
   maxLifetimeMs: number | null;
   /** Milliseconds the user may push a server's stop past its maximum lifetime, in total. */
   lifetimeExtensionMs: number;
+  /** Quotas across the user's servers (quotas.ts); null: unlimited. */
+  runningServers: number | null;
+  totalCpu: number | null;
+  totalMemoryBytes: number | null;
+  totalStorageBytes: number | null;
 }
 
 /** Where a limit the default policy left out gets its value (see BUILT_IN_LIMITS). */
@@ -66,7 +71,7 @@ export function matchingPolicies(set: PolicySet, user: PolicyUser): Policy[] {
   );
 }
 
-/** Larger is more generous for every limit; a null idle timeout (never culled) is the most generous of all. */
+/** Larger is more generous for every limit; null (never culled, no lifetime, unlimited) is the most generous of all. */
 function generosity(value: number | null): number {
   return value === null ? Number.POSITIVE_INFINITY : value;
 }
@@ -135,5 +140,9 @@ function toEffective(v: Record<LimitName, number | null>): EffectiveLimits {
     buildTimeoutMs: num("buildTimeout"),
     maxLifetimeMs: v.maxLifetime,
     lifetimeExtensionMs: num("lifetimeExtension"),
+    runningServers: v.runningServers,
+    totalCpu: v.totalCpu,
+    totalMemoryBytes: v.totalMemory,
+    totalStorageBytes: v.totalStorage,
   };
 }

@@ -20,6 +20,10 @@ export const LIMIT_NAMES = [
   "buildTimeout",
   "maxLifetime",
   "lifetimeExtension",
+  "runningServers",
+  "totalCpu",
+  "totalMemory",
+  "totalStorage",
 ] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
@@ -31,6 +35,10 @@ export type LimitName = (typeof LIMIT_NAMES)[number];
 export const BUILT_IN_LIMITS: Partial<Record<LimitName, number | null>> = {
   maxLifetime: null,
   lifetimeExtension: 0,
+  runningServers: null,
+  totalCpu: null,
+  totalMemory: null,
+  totalStorage: null,
 };
 
 /** Kubernetes caps DNS labels at 63 characters; a server name must fit in one (pod, PVC, hostname). */
@@ -89,6 +97,11 @@ const buildTimeoutSchema = z.union([z.string(), z.number()]).transform((value, c
 
 const positiveBytes = bytesSchema.refine((bytes) => bytes > 0, { error: "must be more than 0 bytes" });
 
+/** A quota across a user's servers: an amount, or "unlimited" (null). */
+function orUnlimited<T extends z.ZodType<number, unknown>>(amount: T) {
+  return z.union([z.literal("unlimited").transform(() => null), amount]);
+}
+
 export const limitsSchema = z
   .object({
     namedServers: z
@@ -131,8 +144,38 @@ export const limitsSchema = z
         "How far past its maximum lifetime a user may push a running server's stop, in total (\"4h\"); 0: not at all. " +
           "The default policy may leave it out: 0.",
       ),
+    runningServers: orUnlimited(z.number().int().min(1))
+      .optional()
+      .describe('Servers one user may have running or starting at once, default server included; "unlimited" (the default).'),
+    totalCpu: orUnlimited(cpuSchema)
+      .optional()
+      .describe('CPU cores one user\'s running servers may hold together (each holds its `cpu`); "unlimited" (the default).'),
+    totalMemory: orUnlimited(positiveBytes)
+      .optional()
+      .describe('Memory one user\'s running servers may hold together; "unlimited" (the default).'),
+    totalStorage: orUnlimited(positiveBytes)
+      .optional()
+      .describe(
+        "Storage one user's servers may hold together, stopped ones included (each holds its `storage`), checked when a " +
+          'server is created; "unlimited" (the default).',
+      ),
   })
   .strict();
+
+export const capacitySchema = z
+  .object({
+    runningServers: z.number().int().min(0).optional().describe("Servers running or starting at once, all these users together."),
+    cpu: cpuSchema.optional().describe("CPU cores their running servers may hold together."),
+    memory: positiveBytes.optional().describe("Memory their running servers may hold together."),
+    whenFull: z
+      .enum(["refuse", "queue"])
+      .default("refuse")
+      .describe("A start that does not fit: refused with the numbers, or waits in line until it fits (shown as its progress)."),
+  })
+  .strict()
+  .refine((c) => c.runningServers !== undefined || c.cpu !== undefined || c.memory !== undefined, {
+    error: "sets no capacity: give runningServers, cpu or memory",
+  });
 
 const repositoryPattern = z
   .string()
@@ -219,10 +262,16 @@ export const policyFileSchema = z
       .int()
       .optional()
       .describe("Among override policies that match a user and set the same limit, the highest priority wins."),
-    limits: limitsSchema,
+    limits: limitsSchema.prefault({}).describe("The limits this policy sets (any subset; the default policy sets them all)."),
     repositories: repositoriesSchema
       .optional()
       .describe("Which repositories Binder launches may build and run, for the users this policy applies to."),
+    capacity: capacitySchema
+      .optional()
+      .describe(
+        "What all the users this policy applies to may run at once, together (the default policy's: the whole hub). " +
+          "Every capacity that applies to a user must have room for their start.",
+      ),
   })
   .strict()
   .superRefine((policy, ctx) => {
@@ -247,6 +296,7 @@ export const policyFileSchema = z
 export type PolicyFile = z.output<typeof policyFileSchema>;
 export type PolicyLimits = z.output<typeof limitsSchema>;
 export type PolicyRepositories = z.output<typeof repositoriesSchema>;
+export type PolicyCapacity = z.output<typeof capacitySchema>;
 
 /** Keys each strict object accepts, by field path; used to suggest the right spelling of an unknown key. */
 export const KNOWN_KEYS: Record<string, readonly string[]> = {
@@ -254,6 +304,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   appliesTo: Object.keys(appliesToSchema.shape),
   limits: Object.keys(limitsSchema.shape),
   repositories: Object.keys(repositoriesSchema.shape),
+  capacity: ["runningServers", "cpu", "memory", "whenFull"],
   // List items are looked up without their index: repositories.deny[3] → repositories.deny[].
   "repositories.deny[]": Object.keys(denyRuleSchema.shape),
 };

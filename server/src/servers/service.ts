@@ -12,20 +12,30 @@ import type { AuditTrail } from "../audit/trail.js";
 import { FifoSlots, type SlotTicket } from "../lib/fifo-slots.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
-import { ConflictError, ForeignServerError, InputError, NotFoundError, PolicyDenied } from "../errors.js";
-import { lifetimeDeadlines } from "../policy/index.js";
+import { ConflictError, ForeignServerError, InputError, NotFoundError, PolicyDenied, SpawnError, type PolicyReason } from "../errors.js";
+import { lifetimeDeadlines, type PoolUse, type ServerUsage } from "../policy/index.js";
 import type { Db } from "../store/database.js";
 import { isUniqueViolation } from "../store/database.js";
 import type { IsolationReport, Spawner, SpawnerFactory } from "../spawners/types.js";
 import { ActivityLog } from "./activity.js";
 import { describeServer, progressUrl, serverBaseUrl, serverKey, splitKey } from "./naming.js";
-import { resolveLaunch } from "./launch.js";
+import { launchSpecSchema, resolveLaunch, type LaunchSpec } from "./launch.js";
+import { CapacityQueue, QueueRefusal } from "./capacity-queue.js";
 import { backendStateOf, binderOriginOf, parseJsonObject, persistState, restoreSpawner, tokenOf, type PersistedServer } from "./persisted-state.js";
 import { ProgressLog } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
 import { runSpawn, type RouteSink, type SpawnJob, type SpawnMetrics } from "./spawn.js";
 import { runStop, type StopMetrics } from "./stop.js";
-import { BINDER_OPTION, type BinderOrigin, type EffectiveLimits, type PolicyUser, type ServerPolicy, type ServerStatus, type ServerView } from "./types.js";
+import {
+  BINDER_OPTION,
+  type BinderOrigin,
+  type EffectiveLimits,
+  type PolicyUser,
+  type QuotaUse,
+  type ServerPolicy,
+  type ServerStatus,
+  type ServerView,
+} from "./types.js";
 
 export interface ServersOptions {
   db: Db;
@@ -61,12 +71,28 @@ interface Runtime {
 }
 
 const FAILED_SPAWN_MEMORY_MS = 10 * 60_000;
+/** How often starts waiting for room are checked again besides when a server stops (a reload may raise a capacity). */
+const CAPACITY_RECHECK_MS = 2_000;
+
+type ServerRow = NonNullable<Awaited<ReturnType<Db["server"]["findUnique"]>>>;
+
+/** The resources a server started with (its launch), or `fallback` for a row from before launches were stored. */
+function launchLimitsOf(launch: string | null, fallback: EffectiveLimits): { cpu: number; memoryBytes: number; storageBytes: number } {
+  const parsed = launch ? launchSpecSchema.safeParse(parseJsonObject(launch)) : undefined;
+  const limits = parsed?.success ? parsed.data.limits : fallback;
+  return { cpu: limits.cpu, memoryBytes: limits.memoryBytes, storageBytes: limits.storageBytes };
+}
 
 type UserRow = { id: number; name: string; groups?: { group: { name: string } }[] };
 
 export class Servers {
   private readonly runtimes = new Map<string, Runtime>();
   private readonly stopSlots: FifoSlots;
+  /** Starts under a quota across servers decide and claim one at a time (see claim()). */
+  private readonly admissions = new FifoSlots(1);
+  /** Starts waiting for room in a full capacity pool: claimed (pending) but not counted as running. */
+  private readonly queued = new Set<string>();
+  private readonly capacityQueue = new CapacityQueue(CAPACITY_RECHECK_MS, (task) => this.admissions.run(task));
   /** Proxy traffic and reported activity (the proxy calls `activity.touch` on every request). */
   readonly activity: ActivityLog;
 
@@ -110,59 +136,11 @@ export class Servers {
     }
     const origin = binder ?? (row ? binderOriginOf(row.userOptions) : undefined);
     const userOptions = origin ? { ...requested, [BINDER_OPTION]: origin } : requested;
-    // The one launch specification of this start: stored on the row, handed unchanged to the backend.
-    const limits = this.o.policy.limitsFor(policyUser);
-    const launch = resolveLaunch({
-      user: user.name,
-      serverName,
-      baseUrl: serverBaseUrl(user.name, serverName),
-      userOptions,
-      origin,
-      limits,
-      publicUrl: this.o.publicUrl,
-    });
-    let created = false;
-    if (!row) {
-      if (serverName) {
-        const names = (
-          await this.o.db.server.findMany({ where: { userId: user.id, NOT: { name: "" } }, select: { name: true } })
-        ).map((s) => s.name);
-        const decision = this.o.policy.mayCreate(policyUser, serverName, names);
-        if (!decision.allow) throw new PolicyDenied(decision.reasons);
-      }
-      try {
-        row = await this.o.db.server.create({
-          data: {
-            userId: user.id,
-            name: serverName,
-            status: "pending",
-            backend: this.o.spawners.backend,
-            userOptions: JSON.stringify(userOptions),
-            launch: JSON.stringify(launch),
-          },
-        });
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new ConflictError(`${describeServer(user.name, serverName)} is being created by another request`);
-        throw err;
-      }
-      created = true;
-    } else {
-      // Claim the row atomically: only one request may move it from stopped to pending.
-      const claimed = await this.o.db.server.updateMany({
-        where: { id: row.id, status: "stopped" },
-        data: {
-          status: "pending",
-          lastError: null,
-          userOptions: JSON.stringify(userOptions),
-          launch: JSON.stringify(launch),
-          // A new run: the last stop's reason and a stop time chosen for the last run no longer apply.
-          deadline: null,
-          stoppedAt: null,
-          stopReason: null,
-        },
-      });
-      if (claimed.count === 0) throw new ConflictError(`${describeServer(user.name, serverName)} is busy (${row.status})`);
-    }
+    // Quotas across servers are decided on what runs now, so their check and the claim of the row are one step:
+    // no two starts can both take the last place.
+    const claim = () => this.claim(user, policyUser, serverName, row, userOptions, origin);
+    const { claimed, created, launch, limits, queued } = this.quotasApply(policyUser) ? await this.admissions.run(claim) : await claim();
+    row = claimed;
 
     const abort = new AbortController();
     const spawner = restored ?? this.spawnerFor(user.name, serverName, row);
@@ -177,10 +155,14 @@ export class Servers {
       progress: runtime.progress,
       launch,
       signal: abort.signal,
+      ...(queued ? { admit: (signal: AbortSignal) => this.waitForRoom(user, policyUser, serverName, queued, runtime.progress, signal) } : {}),
     };
     runtime.task = runSpawn(this.o, job).finally(() => {
       runtime.pending = null;
+      this.queued.delete(key);
     });
+    // A failed start frees what it held: a queued start may fit now.
+    runtime.task.catch(() => this.capacityQueue.poke());
     // A failed spawn's log stays readable (progress stream, dashboard) for a while, then the entry goes.
     runtime.task.catch(() => {
       setTimeout(() => {
@@ -188,11 +170,163 @@ export class Servers {
       }, FAILED_SPAWN_MEMORY_MS).unref();
     });
 
+    // A start waiting in line is answered at once: its wait has no bound the slow-spawn window could cover.
+    if (queued) return "pending";
     const outcome = await Promise.race([
       runtime.task.then(() => "started" as const),
       sleep(this.o.slowSpawnTimeoutMs).then(() => "pending" as const),
     ]);
     return outcome;
+  }
+
+  /**
+   * Decides the start (with the quotas across servers, when any applies) and claims the row: creates it (pending),
+   * or moves it from stopped to pending. A start refused for capacity alone, where the full pools queue, is claimed
+   * too and returned with the reasons it waits for.
+   */
+  private async claim(
+    user: UserRow,
+    policyUser: PolicyUser,
+    serverName: string,
+    row: ServerRow | null,
+    userOptions: Record<string, unknown>,
+    origin: BinderOrigin | undefined,
+  ): Promise<{ claimed: ServerRow; created: boolean; launch: LaunchSpec; limits: EffectiveLimits; queued?: PolicyReason[] }> {
+    const usage = this.quotasApply(policyUser) ? await this.usageOf(user, policyUser, serverName, !row) : undefined;
+    const decision = this.o.policy.decide({ action: "server.start", user: policyUser, server: { name: serverName }, ...(usage ? { usage } : {}) });
+    if (!decision.allow && !decision.queue) throw new PolicyDenied(decision.reasons);
+    const limits = decision.limits;
+    // The one launch specification of this start: stored on the row, handed unchanged to the backend.
+    const launch = resolveLaunch({
+      user: user.name,
+      serverName,
+      baseUrl: serverBaseUrl(user.name, serverName),
+      userOptions,
+      origin,
+      limits,
+      publicUrl: this.o.publicUrl,
+    });
+    let claimed: ServerRow;
+    if (!row) {
+      if (serverName) {
+        const names = (
+          await this.o.db.server.findMany({ where: { userId: user.id, NOT: { name: "" } }, select: { name: true } })
+        ).map((s) => s.name);
+        const creation = this.o.policy.mayCreate(policyUser, serverName, names);
+        if (!creation.allow) throw new PolicyDenied(creation.reasons);
+      }
+      try {
+        claimed = await this.o.db.server.create({
+          data: {
+            userId: user.id,
+            name: serverName,
+            status: "pending",
+            backend: this.o.spawners.backend,
+            userOptions: JSON.stringify(userOptions),
+            launch: JSON.stringify(launch),
+          },
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ConflictError(`${describeServer(user.name, serverName)} is being created by another request`);
+        throw err;
+      }
+    } else {
+      // Claim the row atomically: only one request may move it from stopped to pending.
+      const result = await this.o.db.server.updateMany({
+        where: { id: row.id, status: "stopped" },
+        data: {
+          status: "pending",
+          lastError: null,
+          userOptions: JSON.stringify(userOptions),
+          launch: JSON.stringify(launch),
+          // A new run: the last stop's reason and a stop time chosen for the last run no longer apply.
+          deadline: null,
+          stoppedAt: null,
+          stopReason: null,
+        },
+      });
+      if (result.count === 0) throw new ConflictError(`${describeServer(user.name, serverName)} is busy (${row.status})`);
+      claimed = row;
+    }
+    const created = !row;
+    if (decision.allow) return { claimed, created, launch, limits };
+    this.queued.add(serverKey(user.name, serverName));
+    return { claimed, created, launch, limits, queued: decision.reasons };
+  }
+
+  /** Whether any quota across servers applies to `user` (else starts need not count what runs). */
+  private quotasApply(user: PolicyUser): boolean {
+    const limits = this.o.policy.limitsFor(user);
+    const own = limits.runningServers !== null || limits.totalCpu !== null || limits.totalMemoryBytes !== null || limits.totalStorageBytes !== null;
+    return own || this.o.policy.poolsFor(user).length > 0;
+  }
+
+  /**
+   * What `user` and the capacity pools that apply to them hold now, for a start of `serverName`: servers running or
+   * starting (not stopping, not waiting in line) with the resources they started with, and every server's storage.
+   */
+  private async usageOf(user: UserRow, policyUser: PolicyUser, serverName: string, creates: boolean): Promise<ServerUsage> {
+    const counts = (u: string, row: { name: string; status: string }) =>
+      row.name !== serverName || u !== user.name
+        ? (row.status === "pending" || row.status === "running") && !this.queued.has(serverKey(u, row.name))
+        : false;
+    const fallback = this.o.policy.limitsFor(policyUser);
+    const mine = await this.o.db.server.findMany({ where: { userId: user.id }, select: { name: true, status: true, launch: true } });
+    const running = mine.filter((row) => counts(user.name, row)).map((row) => ({ name: row.name, ...launchLimitsOf(row.launch, fallback) }));
+    const storageBytes = mine.filter((row) => row.name !== serverName).reduce((sum, row) => sum + launchLimitsOf(row.launch, fallback).storageBytes, 0);
+    const pools: Record<string, PoolUse> = {};
+    if (this.o.policy.poolsFor(policyUser).length) {
+      const all = await this.o.db.server.findMany({
+        where: { status: { in: ["pending", "running"] } },
+        select: { name: true, status: true, launch: true, user: { select: { name: true, groups: { select: { group: { select: { name: true } } } } } } },
+      });
+      const servers = all
+        .filter((row) => counts(row.user.name, row))
+        .map((row) => ({ user: { name: row.user.name, groups: row.user.groups.map((g) => g.group.name) }, name: row.name, ...launchLimitsOf(row.launch, fallback) }));
+      for (const [name, use] of this.o.policy.poolUsage(servers)) pools[name] = use;
+    }
+    return { running, storageBytes, creates, pools };
+  }
+
+  /**
+   * A start refused for capacity alone waits here for room, its place in line shown as its progress; it fails with
+   * the reasons when it is refused for good meanwhile (a policy reload), and ends when the start is cancelled.
+   */
+  private async waitForRoom(
+    user: UserRow,
+    policyUser: PolicyUser,
+    serverName: string,
+    reasons: PolicyReason[],
+    progress: ProgressLog,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const key = serverKey(user.name, serverName);
+    const say = (position: number, why: PolicyReason[]) => {
+      const because = why.length ? why.map((r) => r.message).join("; ") : "an earlier start waits for the same room";
+      progress.push({ progress: 5, message: `Waiting for room, number ${position} in line: ${because}` });
+    };
+    // The line reports this start's place as soon as it has checked it (at once, unless others are being checked).
+    this.o.logger.info({ user: user.name, server: serverName, reasons: reasons.map((r) => r.rule) }, "start waits for capacity");
+    try {
+      await this.capacityQueue.wait(
+        {
+          check: async () => {
+            const usage = await this.usageOf(user, policyUser, serverName, false);
+            const decision = this.o.policy.decide({ action: "server.start", user: policyUser, server: { name: serverName }, usage });
+            const pools = this.o.policy.poolsFor(policyUser);
+            if (decision.allow) return { outcome: "allowed", pools };
+            return decision.queue ? { outcome: "wait", pools, reasons: decision.reasons } : { outcome: "refused", pools, reasons: decision.reasons };
+          },
+          onWaiting: say,
+          onAdmitted: () => this.queued.delete(key),
+        },
+        signal,
+      );
+    } catch (err) {
+      if (err instanceof QueueRefusal) throw new SpawnError("policy", `the start was refused while it waited for room: ${err.message}`);
+      throw new SpawnError("unexpected", "the start was cancelled while it waited for room");
+    }
+    progress.push({ progress: 8, message: "Room found: starting" });
   }
 
   // ---------------------------------------------------------------- stop and delete
@@ -273,6 +407,7 @@ export class Servers {
         this.runtimes.set(key, { spawner: runtime.spawner, pending: null, progress: runtime.progress, limits: runtime.limits });
         return;
       }
+      this.capacityQueue.poke();
       if (outcome === "failed-stopped") return;
       this.activity.forget(user, serverName);
       if (remove) await this.remove(user, serverName, rowId, runtime.spawner);
@@ -501,8 +636,25 @@ export class Servers {
     await this.o.db.server.update({ where: { id: row.id }, data: { status: "stopped", endpoint: null, lastError: err.message } });
   }
 
+  /**
+   * What `user`'s servers hold against their quotas across servers (`rows`: all their servers): servers running or
+   * starting and their CPU and memory, and every server's storage; each with the quota (null: unlimited).
+   */
+  quotaUse(user: PolicyUser, rows: readonly { name: string; status: string; launch: string | null }[]): QuotaUse {
+    const limits = this.o.policy.limitsFor(user);
+    const held = rows.map((row) => ({ row, ...launchLimitsOf(row.launch, limits) }));
+    const running = held.filter(({ row }) => (row.status === "pending" || row.status === "running") && !this.queued.has(serverKey(user.name, row.name)));
+    return {
+      runningServers: { used: running.length, limit: limits.runningServers },
+      cpu: { used: running.reduce((sum, s) => sum + s.cpu, 0), limit: limits.totalCpu },
+      memoryBytes: { used: running.reduce((sum, s) => sum + s.memoryBytes, 0), limit: limits.totalMemoryBytes },
+      storageBytes: { used: held.reduce((sum, s) => sum + s.storageBytes, 0), limit: limits.totalStorageBytes },
+    };
+  }
+
   /** Stops the hub's own work (timers, pending spawns); running servers keep running for the next hub. */
   async shutdown(): Promise<void> {
+    this.capacityQueue.close();
     await this.activity.stop();
     for (const runtime of this.runtimes.values()) if (runtime.pending === "spawn") runtime.abort?.abort();
     await Promise.all([...this.runtimes.values()].map((r) => r.task?.catch(() => undefined)));

@@ -51,9 +51,23 @@ export interface SpawnJob {
   launch: LaunchSpec;
   /** Aborted by a stop request while starting. */
   signal: AbortSignal;
+  /**
+   * Waits for room in a full capacity pool before anything starts (the start timeout counts from after it); throws
+   * a SpawnError when the start is refused or cancelled meanwhile, and the row is rolled back like any failure.
+   */
+  admit?: (signal: AbortSignal) => Promise<void>;
 }
 
 export async function runSpawn(deps: SpawnDeps, job: SpawnJob): Promise<void> {
+  if (job.admit) {
+    try {
+      await job.admit(job.signal);
+    } catch (err) {
+      const failure = err instanceof SpawnError ? err : new SpawnError("unexpected", `the start could not wait for room: ${(err as Error).message}`);
+      await rollBack(deps, job, failure);
+      throw failure;
+    }
+  }
   const { user, serverName, spawner, progress } = job;
   const started = performance.now();
   const baseUrl = serverBaseUrl(user, serverName);

@@ -1,6 +1,6 @@
 /** Types shared by the servers module and its callers. */
 import type { PolicyReason } from "../errors.js";
-import type { Decision, EffectiveLimits, PolicyRequest, PolicyUser } from "../policy/index.js";
+import type { Decision, EffectiveLimits, PolicyRequest, PolicyUser, PoolUse, RunningServer } from "../policy/index.js";
 import type { Enforcement } from "../spawners/types.js";
 
 export type { EffectiveLimits, PolicyUser };
@@ -29,11 +29,29 @@ export interface ServerPolicy {
   mayCreate(user: PolicyUser, serverName: string, existingNames: string[]): { allow: boolean; reasons: PolicyReason[] };
   /** The effective limits for `user`'s servers. */
   limitsFor(user: PolicyUser): EffectiveLimits;
-  /** Any other decision (extending a server's lifetime; the culler's limits with the policies that set them). */
+  /** Any other decision (a start with its quotas, extending a server's lifetime; the culler's limits and sources). */
   decide(request: PolicyRequest): Decision;
+  /** The capacity pools (policy names) a start of `user`'s draws from. */
+  poolsFor(user: PolicyUser): string[];
+  /** What runs in each capacity pool. */
+  poolUsage(running: Iterable<RunningServer>): Map<string, PoolUse>;
 }
 
 export type ServerStatus = "stopped" | "pending" | "running" | "stopping";
+
+/** One quota across a user's servers: what is held, and the most allowed (null: unlimited). */
+export interface QuotaAmount {
+  used: number;
+  limit: number | null;
+}
+
+/** What a user's servers hold against their quotas (the dashboard's "CPU 1 of 2 in use"). */
+export interface QuotaUse {
+  runningServers: QuotaAmount;
+  cpu: QuotaAmount;
+  memoryBytes: QuotaAmount;
+  storageBytes: QuotaAmount;
+}
 
 /** A server as the API and the dashboard see it (JupyterHub's server model plus Ganymede's additions). */
 export interface ServerView {

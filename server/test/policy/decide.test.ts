@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PolicyDenied } from "../../src/errors.js";
-import { BUILT_IN_POLICY, decide, enforce, type PolicyRequest } from "../../src/policy/index.js";
+import { BUILT_IN_POLICY, decide, enforce, type PolicyRequest, type ServerUsage } from "../../src/policy/index.js";
 import { defaultDoc, override, setOf } from "./fixtures.js";
 
 const alice = { name: "alice", groups: [] as string[] };
@@ -112,6 +112,10 @@ describe("server.start and limits", () => {
       buildTimeoutMs: 1_800_000,
       maxLifetimeMs: null,
       lifetimeExtensionMs: 0,
+      runningServers: null,
+      totalCpu: null,
+      totalMemoryBytes: null,
+      totalStorageBytes: null,
     });
   });
 
@@ -178,5 +182,68 @@ describe("server.extend (moving a running server's lifetime stop)", () => {
     expect(extend(now + HOUR, alice, base).reasons).toEqual([
       { rule: "lifetime_none", policy: BUILT_IN_POLICY, message: "no policy sets a maximum lifetime, so this server has no stop time to move" },
     ]);
+  });
+});
+
+describe("quotas across servers (server.start with usage)", () => {
+  const quotas = setOf(
+    defaultDoc,
+    override("budget", ["budget"], { runningServers: 2, totalCpu: 1.5, totalMemory: "3GB", totalStorage: "5GiB" }),
+    { file: "policies/students.yaml", data: { name: "students", appliesTo: { groups: ["students"] }, limits: {}, capacity: { runningServers: 2, cpu: 3 } } },
+    { file: "policies/lab.yaml", data: { name: "lab", appliesTo: { groups: ["lab"] }, limits: {}, capacity: { runningServers: 1, whenFull: "queue" } } },
+  );
+  const nobody: ServerUsage = { running: [], storageBytes: 0, creates: false, pools: {} };
+  const start = (user: { name: string; groups: string[] }, usage: Partial<ServerUsage>) =>
+    decide(quotas, { action: "server.start", user, server: { name: "s" }, usage: { ...nobody, ...usage } });
+  const bea = { name: "bea", groups: ["budget"] };
+
+  it("allows what fits, and leaves users without quotas alone", () => {
+    expect(start(bea, { running: [{ name: "a", cpu: 0.5, memoryBytes: 1e9 }] })).toMatchObject({ allow: true, queue: false });
+    expect(start(alice, { running: Array.from({ length: 50 }, (_, i) => ({ name: `s${i}`, cpu: 1, memoryBytes: 2e9 })) }).allow).toBe(true);
+  });
+
+  it("refuses past each of the user's own quotas with used, requested and limit", () => {
+    const rules = start(bea, { running: [{ name: "a", cpu: 1, memoryBytes: 2e9 }, { name: "", cpu: 1, memoryBytes: 2e9 }] }).reasons;
+    expect(rules.map((r) => [r.rule, r.used, r.requested, r.limit])).toEqual([
+      ["running_servers", 2, 1, 2],
+      ["total_cpu", 2, 1, 1.5],
+      ["total_memory", 4e9, 2e9, 3e9],
+    ]);
+    expect(rules[0]!.message).toBe("bea has 2 servers running (a, default); policy `budget` allows 2 at once");
+    const storage = start(bea, { storageBytes: 4 * 2 ** 30, creates: true }).reasons;
+    expect(storage).toMatchObject([{ rule: "total_storage", used: 4 * 2 ** 30, requested: 2 * 2 ** 30, limit: 5 * 2 ** 30 }]);
+    // Starting a server that exists already takes no new storage.
+    expect(start(bea, { storageBytes: 4 * 2 ** 30, creates: false }).allow).toBe(true);
+  });
+
+  it("refuses when a capacity the user draws from is full, and queues only where every full pool queues", () => {
+    const sam = { name: "sam", groups: ["students"] };
+    const full = start(sam, { pools: { students: { servers: 2, cpu: 2, memoryBytes: 4e9 } } });
+    expect(full).toMatchObject({ allow: false, queue: false });
+    expect(full.reasons[0]).toEqual({
+      rule: "capacity_servers",
+      policy: "students",
+      limit: 2,
+      used: 2,
+      requested: 1,
+      message: "policy `students` allows 2 servers running at once for its group students; 2 are running",
+    });
+    expect(start(sam, { pools: { students: { servers: 1, cpu: 2.5, memoryBytes: 0 } } }).reasons.map((r) => r.rule)).toEqual(["capacity_cpu"]);
+    const lena = { name: "lena", groups: ["lab"] };
+    expect(start(lena, { pools: { lab: { servers: 1, cpu: 1, memoryBytes: 0 } } })).toMatchObject({ allow: false, queue: true });
+    // In both: the students' pool refuses, so the start does not wait.
+    expect(start({ name: "x", groups: ["lab", "students"] }, { pools: { lab: { servers: 1, cpu: 1, memoryBytes: 0 }, students: { servers: 2, cpu: 0, memoryBytes: 0 } } })).toMatchObject({ queue: false });
+    // A quota of the user's own is never waited for.
+    expect(start({ name: "y", groups: ["lab", "budget"] }, { running: [{ name: "a", cpu: 1, memoryBytes: 1 }, { name: "b", cpu: 0, memoryBytes: 1 }], pools: { lab: { servers: 1, cpu: 1, memoryBytes: 0 } } })).toMatchObject({ queue: false });
+  });
+
+  it("counts each pool's servers by who their users are now", async () => {
+    const { poolUsage } = await import("../../src/policy/index.js");
+    const usage = poolUsage(quotas, [
+      { user: { name: "sam", groups: ["students"] }, name: "", cpu: 1, memoryBytes: 1e9 },
+      { user: { name: "x", groups: ["students", "lab"] }, name: "a", cpu: 0.5, memoryBytes: 1e9 },
+      { user: alice, name: "b", cpu: 4, memoryBytes: 8e9 },
+    ]);
+    expect(Object.fromEntries(usage)).toEqual({ students: { servers: 2, cpu: 1.5, memoryBytes: 2e9 }, lab: { servers: 1, cpu: 0.5, memoryBytes: 1e9 } });
   });
 });

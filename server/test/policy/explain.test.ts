@@ -23,6 +23,10 @@ describe("explain", () => {
       // Left out of this default policy: the hub's built-in values, which limit nothing.
       ["maxLifetime", "never", "built-in", "no policy file sets it"],
       ["lifetimeExtension", "none", "built-in", "no policy file sets it"],
+      ["runningServers", "unlimited", "built-in", "no policy file sets it"],
+      ["totalCpu", "unlimited", "built-in", "no policy file sets it"],
+      ["totalMemory", "unlimited", "built-in", "no policy file sets it"],
+      ["totalStorage", "unlimited", "built-in", "no policy file sets it"],
     ]);
   });
 
@@ -58,6 +62,10 @@ describe("explain", () => {
         "buildTimeout         30m            default (policies/default.yaml)",
         "maxLifetime          never          built-in (no policy file sets it)",
         "lifetimeExtension    none           built-in (no policy file sets it)",
+        "runningServers       unlimited      built-in (no policy file sets it)",
+        "totalCpu             unlimited      built-in (no policy file sets it)",
+        "totalMemory          unlimited      built-in (no policy file sets it)",
+        "totalStorage         unlimited      built-in (no policy file sets it)",
         "",
         "Overridden:",
         "  memory: bigmem (priority 0) would give 64 GiB; research wins: higher priority (10 > 0)",

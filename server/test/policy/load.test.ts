@@ -23,6 +23,10 @@ describe("loadPolicyDir", () => {
       buildTimeout: 30 * 60_000,
       maxLifetime: null,
       lifetimeExtension: 0,
+      runningServers: null,
+      totalCpu: null,
+      totalMemory: null,
+      totalStorage: null,
     });
     expect(set?.defaultPolicy.repositories).toEqual({ privateHosts: false });
   });
@@ -99,13 +103,13 @@ colour: blue
         `${f}: appliesTo.groups[1]: expected string, got 7`,
         `${f}: priority: expected number, got string "high"`,
         `${f}: limits.namedservers: unknown field (did you mean "namedServers"?)`,
-        `${f}: colour: unknown field (known fields: name, description, appliesTo, priority, limits, repositories)`,
+        `${f}: colour: unknown field (known fields: name, description, appliesTo, priority, limits, repositories, capacity)`,
       ]),
     );
     expect(problems).toContain(`${f}: limits.namedServers: expected a whole number, got 2.5`);
     expect(problems).toContain(`${f}: limits.serverNameMaxLength: must be at most 63, got 64`);
     expect(problems).toContain(
-      `${f}: limits.gpu: unknown field (known fields: namedServers, serverNameMaxLength, idleTimeout, storage, cpu, memory, concurrentBuilds, buildTimeout, maxLifetime, lifetimeExtension)`,
+      `${f}: limits.gpu: unknown field (known fields: namedServers, serverNameMaxLength, idleTimeout, storage, cpu, memory, concurrentBuilds, buildTimeout, maxLifetime, lifetimeExtension, runningServers, totalCpu, totalMemory, totalStorage)`,
     );
     expect(problems).toHaveLength(11);
   });

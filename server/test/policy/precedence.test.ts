@@ -19,6 +19,10 @@ describe("group overrides and precedence", () => {
       buildTimeoutMs: 30 * 60_000,
       maxLifetimeMs: null,
       lifetimeExtensionMs: 0,
+      runningServers: null,
+      totalCpu: null,
+      totalMemoryBytes: null,
+      totalStorageBytes: null,
     });
     expect(limitsOf(set, ["other"]).namedServers).toBe(5);
   });

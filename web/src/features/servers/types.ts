@@ -13,6 +13,11 @@ export interface Limits {
   lifetime_extension_seconds: number;
 }
 
+export interface QuotaAmount {
+  used: number;
+  limit: number | null;
+}
+
 export type ServerStatus = "stopped" | "pending" | "running" | "stopping";
 
 export interface Server {
@@ -50,6 +55,8 @@ export interface User {
   groups: string[];
   /** Ganymede addition: how many named servers the user's policy allows. */
   named_server_limit: number;
+  /** Ganymede addition: what the user's servers hold against their quotas across servers (limit null: unlimited). */
+  quotas: Record<"running_servers" | "cpu" | "memory_bytes" | "storage_bytes", QuotaAmount>;
   servers: Record<string, Server>;
 }
 

@@ -3,6 +3,7 @@ import { spawnPendingPath, useNavigate } from "../../../lib/router";
 import { useStartServer } from "../api/start-server";
 import type { User } from "../types";
 import { NewServerForm } from "./new-server-form";
+import { QuotaUse } from "./quota-use";
 import { ServerCard } from "./server-card";
 
 /**
@@ -24,6 +25,7 @@ export function ServerList({ user }: { user: User }) {
             {named.length} of {limit} named servers used
           </p>
         </div>
+        <QuotaUse quotas={user.quotas} />
         <ul className="server-list">
           {!user.servers[""] && <DefaultServerCard user={user.name} onStarted={follow} />}
           {servers.map((server) => (

@@ -1,5 +1,8 @@
 /**
- * The dashboard's stop warnings (issue 14), in a real browser against a real hub and real Jupyter servers: a server
+ * The policy engine's second part (issue 14) on the dashboard, in a real browser against a real hub and real Jupyter
+ * servers. Quotas: the user's quota use drawn on Home, a start past it refused in the policy's words in the
+ * new-server form, and a start waiting in line for a group's capacity followed on the spawn page into the server.
+ * Stop warnings: a server
  * near its maximum lifetime is announced with the time, moved later with one click as far as its policy allows (then
  * the dashboard says no more time is allowed), stopped by the culler at that time, and shown stopped with the reason;
  * a server near its idle stop is kept with "I am still using it". Both end in the audit trail. The warning window
@@ -25,6 +28,15 @@ limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: 2h, storage: 2G
 appliesTo: { users: [ida] }
 limits: { maxLifetime: never, idleTimeout: 20m }
 `,
+  "quota.yaml": `name: quota
+appliesTo: { users: [quincy] }
+limits: { maxLifetime: never, runningServers: 1, totalStorage: 4GiB }
+`,
+  "lab.yaml": `name: lab
+appliesTo: { groups: [lab] }
+limits: { maxLifetime: never }
+capacity: { runningServers: 1, whenFull: queue }
+`,
 };
 
 let t: TestHub;
@@ -42,6 +54,9 @@ beforeAll(async () => {
   ]);
   tokens.alice = await t.addUser("alice");
   tokens.ida = await t.addUser("ida");
+  tokens.quincy = await t.addUser("quincy");
+  tokens.lea = await t.addUser("lea", { groups: ["lab"] });
+  tokens.leo = await t.addUser("leo", { groups: ["lab"] });
 }, TIMEOUT);
 
 afterAll(async () => {
@@ -115,5 +130,32 @@ describe("the stop warning", () => {
       .toBeGreaterThan(before);
     // Still running for the culler an idle timeout after the start, because of that activity.
     expect(await t.hub.culler.cullOnce(Date.parse(server.started) + 20 * MINUTE + 500)).not.toContain("ida/quiet");
+  }, TIMEOUT);
+});
+
+describe("quotas", () => {
+  it("draws the quota in use on Home, and refuses a start past it in the policy's words", async () => {
+    await started("quincy", "one");
+    const page = await home("quincy");
+    const quota = page.getByRole("region", { name: "Your quota" });
+    await quota.getByText("1 of 1", { exact: true }).waitFor();
+    await quota.getByText("2.0 GiB of 4.0 GiB held by your servers").waitFor();
+    await page.getByLabel("Server name").fill("two");
+    await page.getByRole("button", { name: "Create and start" }).click();
+    await page.getByText("quincy has 1 server running (one); policy `quota` allows 1 at once").waitFor();
+    await page.screenshot({ path: path.join(screenshotsDir, "quota.png"), fullPage: true });
+    expect((await t.api("GET", "users/quincy?include_stopped_servers", { token: tokens.quincy })).body.servers.two).toBeUndefined();
+  }, TIMEOUT);
+
+  it("follows a start waiting in line for the group's capacity on the spawn page, into the server once room is made", async () => {
+    await started("lea", "bench");
+    const page = await home("leo");
+    await page.getByLabel("Server name").fill("bench");
+    await page.getByRole("button", { name: "Create and start" }).click();
+    await page.getByText(/Waiting for room, number 1 in line: policy `lab` allows 1 server running at once for its group lab; 1 is running/).waitFor();
+    await page.screenshot({ path: path.join(screenshotsDir, "start-waiting-for-room.png"), fullPage: true });
+    expect((await t.api("DELETE", "users/lea/servers/bench", { token: tokens.lea })).status).toBeOneOf([202, 204]);
+    // Room made: the start goes on by itself and the page lands in the server.
+    await page.waitForURL(/\/user\/leo\/bench\//, { timeout: 60_000 });
   }, TIMEOUT);
 });
