@@ -42,17 +42,31 @@ export interface ServerUsage {
   pools: Record<string, PoolUse>;
 }
 
+/** The policies of a set that have a capacity, found once per set (a start counts every running server's pools). */
+const capacityPolicies = new WeakMap<PolicySet, { all: Policy[]; overrides: PolicySet }>();
+
+function withCapacity(set: PolicySet): { all: Policy[]; overrides: PolicySet } {
+  let found = capacityPolicies.get(set);
+  if (!found) {
+    const overrides = set.overrides.filter((p) => p.capacity !== undefined);
+    const all = set.defaultPolicy.capacity ? [set.defaultPolicy, ...overrides] : overrides;
+    found = { all, overrides: { defaultPolicy: set.defaultPolicy, overrides } };
+    capacityPolicies.set(set, found);
+  }
+  return found;
+}
+
 /** Capacity policies that apply to `user`, the default policy's first: the pools a start of theirs draws from. */
 export function poolsOf(set: PolicySet, user: PolicyUser): Policy[] {
-  return [set.defaultPolicy, ...matchingPolicies(set, user)].filter((p) => p.capacity !== undefined);
+  const { overrides } = withCapacity(set);
+  const matching = matchingPolicies(overrides, user);
+  return set.defaultPolicy.capacity ? [set.defaultPolicy, ...matching] : matching;
 }
 
 /** What runs in every capacity pool, from the servers running or starting on the hub. */
 export function poolUsage(set: PolicySet, running: Iterable<RunningServer>): Map<string, PoolUse> {
   const pools = new Map<string, PoolUse>();
-  for (const policy of [set.defaultPolicy, ...set.overrides]) {
-    if (policy.capacity) pools.set(policy.name, { servers: 0, cpu: 0, memoryBytes: 0 });
-  }
+  for (const policy of withCapacity(set).all) pools.set(policy.name, { servers: 0, cpu: 0, memoryBytes: 0 });
   if (pools.size === 0) return pools;
   for (const server of running) {
     for (const policy of poolsOf(set, server.user)) {

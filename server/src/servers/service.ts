@@ -13,7 +13,7 @@ import { FifoSlots, type SlotTicket } from "../lib/fifo-slots.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
 import { ConflictError, ForeignServerError, InputError, NotFoundError, PolicyDenied, SpawnError, type PolicyReason } from "../errors.js";
-import { lifetimeDeadlines, type PoolUse, type ServerUsage } from "../policy/index.js";
+import { lifetimeDeadlines, type RunningServer, type ServerUsage } from "../policy/index.js";
 import type { Db } from "../store/database.js";
 import { isUniqueViolation } from "../store/database.js";
 import type { IsolationReport, Spawner, SpawnerFactory } from "../spawners/types.js";
@@ -92,6 +92,12 @@ export class Servers {
   private readonly admissions = new FifoSlots(1);
   /** Starts waiting for room in a full capacity pool: claimed (pending) but not counted as running. */
   private readonly queued = new Set<string>();
+  /**
+   * What every server starting or running holds (its owner as started, CPU, memory), by key: the capacity pools are
+   * counted from here, not from the database, which would cost a query of every running server per start (20 ms
+   * with 2,000). Added when a start is admitted and at restore; removed when a start fails or a stop ends.
+   */
+  private readonly holding = new Map<string, RunningServer>();
   private readonly capacityQueue = new CapacityQueue(CAPACITY_RECHECK_MS, (task) => this.admissions.run(task));
   /** Proxy traffic and reported activity (the proxy calls `activity.touch` on every request). */
   readonly activity: ActivityLog;
@@ -155,14 +161,17 @@ export class Servers {
       progress: runtime.progress,
       launch,
       signal: abort.signal,
-      ...(queued ? { admit: (signal: AbortSignal) => this.waitForRoom(user, policyUser, serverName, queued, runtime.progress, signal) } : {}),
+      ...(queued ? { admit: (signal: AbortSignal) => this.waitForRoom(user, policyUser, serverName, limits, queued, runtime.progress, signal) } : {}),
     };
     runtime.task = runSpawn(this.o, job).finally(() => {
       runtime.pending = null;
       this.queued.delete(key);
     });
     // A failed start frees what it held: a queued start may fit now.
-    runtime.task.catch(() => this.capacityQueue.poke());
+    runtime.task.catch(() => {
+      this.holding.delete(key);
+      this.capacityQueue.poke();
+    });
     // A failed spawn's log stays readable (progress stream, dashboard) for a while, then the entry goes.
     runtime.task.catch(() => {
       setTimeout(() => {
@@ -249,7 +258,12 @@ export class Servers {
       claimed = row;
     }
     const created = !row;
-    if (decision.allow) return { claimed, created, launch, limits };
+    const key = serverKey(user.name, serverName);
+    const holds: RunningServer = { user: policyUser, name: serverName, cpu: limits.cpu, memoryBytes: limits.memoryBytes };
+    if (decision.allow) {
+      this.holding.set(key, holds);
+      return { claimed, created, launch, limits };
+    }
     this.queued.add(serverKey(user.name, serverName));
     return { claimed, created, launch, limits, queued: decision.reasons };
   }
@@ -262,29 +276,18 @@ export class Servers {
   }
 
   /**
-   * What `user` and the capacity pools that apply to them hold now, for a start of `serverName`: servers running or
-   * starting (not stopping, not waiting in line) with the resources they started with, and every server's storage.
+   * What `user` and the capacity pools that apply to them hold now, for a start of `serverName`: servers starting,
+   * running or stopping (not waiting in line) with their owner and resources as started, and every other server's
+   * storage.
    */
   private async usageOf(user: UserRow, policyUser: PolicyUser, serverName: string, creates: boolean): Promise<ServerUsage> {
-    const counts = (u: string, row: { name: string; status: string }) =>
-      row.name !== serverName || u !== user.name
-        ? (row.status === "pending" || row.status === "running") && !this.queued.has(serverKey(u, row.name))
-        : false;
+    const self = serverKey(user.name, serverName);
+    const others = [...this.holding].filter(([key]) => key !== self).map(([, server]) => server);
+    const running = others.filter((server) => server.user.name === user.name).map(({ name, cpu, memoryBytes }) => ({ name, cpu, memoryBytes }));
     const fallback = this.o.policy.limitsFor(policyUser);
-    const mine = await this.o.db.server.findMany({ where: { userId: user.id }, select: { name: true, status: true, launch: true } });
-    const running = mine.filter((row) => counts(user.name, row)).map((row) => ({ name: row.name, ...launchLimitsOf(row.launch, fallback) }));
-    const storageBytes = mine.filter((row) => row.name !== serverName).reduce((sum, row) => sum + launchLimitsOf(row.launch, fallback).storageBytes, 0);
-    const pools: Record<string, PoolUse> = {};
-    if (this.o.policy.poolsFor(policyUser).length) {
-      const all = await this.o.db.server.findMany({
-        where: { status: { in: ["pending", "running"] } },
-        select: { name: true, status: true, launch: true, user: { select: { name: true, groups: { select: { group: { select: { name: true } } } } } } },
-      });
-      const servers = all
-        .filter((row) => counts(row.user.name, row))
-        .map((row) => ({ user: { name: row.user.name, groups: row.user.groups.map((g) => g.group.name) }, name: row.name, ...launchLimitsOf(row.launch, fallback) }));
-      for (const [name, use] of this.o.policy.poolUsage(servers)) pools[name] = use;
-    }
+    const mine = await this.o.db.server.findMany({ where: { userId: user.id, NOT: { name: serverName } }, select: { launch: true } });
+    const storageBytes = mine.reduce((sum, row) => sum + launchLimitsOf(row.launch, fallback).storageBytes, 0);
+    const pools = this.o.policy.poolsFor(policyUser).length ? Object.fromEntries(this.o.policy.poolUsage(others)) : {};
     return { running, storageBytes, creates, pools };
   }
 
@@ -296,6 +299,7 @@ export class Servers {
     user: UserRow,
     policyUser: PolicyUser,
     serverName: string,
+    limits: EffectiveLimits,
     reasons: PolicyReason[],
     progress: ProgressLog,
     signal: AbortSignal,
@@ -318,7 +322,10 @@ export class Servers {
             return decision.queue ? { outcome: "wait", pools, reasons: decision.reasons } : { outcome: "refused", pools, reasons: decision.reasons };
           },
           onWaiting: say,
-          onAdmitted: () => this.queued.delete(key),
+          onAdmitted: () => {
+            this.queued.delete(key);
+            this.holding.set(key, { user: policyUser, name: serverName, cpu: limits.cpu, memoryBytes: limits.memoryBytes });
+          },
         },
         signal,
       );
@@ -407,6 +414,7 @@ export class Servers {
         this.runtimes.set(key, { spawner: runtime.spawner, pending: null, progress: runtime.progress, limits: runtime.limits });
         return;
       }
+      this.holding.delete(key);
       this.capacityQueue.poke();
       if (outcome === "failed-stopped") return;
       this.activity.forget(user, serverName);
@@ -420,11 +428,13 @@ export class Servers {
     await spawner.removeStorage();
     await this.o.db.server.delete({ where: { id: rowId } });
     this.runtimes.delete(serverKey(user, serverName));
+    this.holding.delete(serverKey(user, serverName));
     this.o.logger.info({ user, server: serverName }, "server deleted with its storage");
   }
 
   private async markStopped(rowId: number, why: string, names: { user: string; server: string }): Promise<void> {
     this.o.logger.info({ rowId, why }, "marking server stopped");
+    this.holding.delete(serverKey(names.user, names.server));
     await this.o.db.server.update({ where: { id: rowId }, data: { status: "stopped", endpoint: null, stoppedAt: new Date(), stopReason: why } });
     this.auditFound(names.user, names.server, why);
   }
@@ -592,12 +602,10 @@ export class Servers {
       if (alive && row.endpoint && token && row.status !== "stopping") {
         await this.o.db.server.update({ where: { id: row.id }, data: { status: "running" } });
         this.o.routes.add({ user: row.user.name, serverName: row.name, target: row.endpoint, token });
-        this.runtimes.set(key, {
-          spawner,
-          pending: null,
-          progress: new ProgressLog(),
-          limits: this.o.policy.limitsFor(await this.policyUser(row.user)),
-        });
+        const owner = await this.policyUser(row.user);
+        const limits = this.o.policy.limitsFor(owner);
+        this.runtimes.set(key, { spawner, pending: null, progress: new ProgressLog(), limits });
+        this.holding.set(key, { user: owner, name: row.name, ...launchLimitsOf(row.launch, limits) });
         restored++;
       } else {
         await spawner.stop({ now: true }).catch((err: unknown) => this.o.logger.warn({ err, key }, "cleanup of a dead server"));

@@ -151,6 +151,17 @@ describe("a group's capacity", () => {
     await stopped("sid", "s");
   }, 120_000);
 
+  it("counts the servers a restarted hub finds running", async () => {
+    await started("sam", "s");
+    await started("sue", "s");
+    const dataDir = t.dataDir;
+    await t.hub.close(); // the servers keep running
+    t = await startTestHub({ dataDir, policies: POLICIES, config: { culler: { enabled: false } } });
+    expect(reasonOf(await start("sid", "s"))).toMatchObject({ rule: "capacity_servers", used: 2, limit: 2 });
+    await stopped("sam", "s");
+    await stopped("sue", "s");
+  }, 120_000);
+
   it("queues a start when the capacity says so: it waits in line, shown as progress, starts when room is made, and a cancelled one leaves nothing", async () => {
     await started("quinn", "q");
     // Accepted, but waiting: 202, and the progress says why and where it stands.
