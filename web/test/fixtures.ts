@@ -26,6 +26,7 @@ export function server(overrides: Partial<Server> = {}): Server {
       max_lifetime_seconds: null,
       max_lifetime: "never",
       lifetime_extension_seconds: 0,
+      shares: 0,
     },
     storage_used_bytes: 512 * 1024 ** 2,
     deadline: null,

@@ -11,6 +11,7 @@ import { openApiDocument } from "./openapi.js";
 import { policiesRouter } from "./policies.js";
 import { infoRouter, versionHandler } from "./root.js";
 import { serversRouter } from "./servers.js";
+import { sharesRouter } from "./shares.js";
 import { tokensRouter } from "./tokens.js";
 import { usersRouter } from "./users.js";
 
@@ -30,6 +31,7 @@ export function apiRouter(ctx: HubContext): Router {
   router.use(infoRouter(ctx));
   router.use(usersRouter(ctx));
   router.use(serversRouter(ctx));
+  router.use(sharesRouter(ctx));
   router.use(tokensRouter(ctx));
   router.use(activityRouter(ctx));
   router.use(policiesRouter(ctx));

@@ -42,6 +42,7 @@ export function serverModel(
       max_lifetime_seconds: seconds(view.limits.maxLifetimeMs),
       max_lifetime: view.limits.maxLifetimeMs === null ? "never" : formatDuration(view.limits.maxLifetimeMs),
       lifetime_extension_seconds: view.limits.lifetimeExtensionMs / 1000,
+      shares: view.limits.shares,
     },
     // When the hub stops this running server for its lifetime, and the latest its owner may move that to
     // (PUT …/deadline); null when its policy sets no maximum lifetime.

@@ -20,6 +20,14 @@ const ACTIONS: Record<string, string> = {
   "DELETE /users/:name/servers/:server": "server.stop",
   "DELETE /users/:name/servers/": "server.stop",
   "PUT /users/:name/server/deadline": "server.extend",
+  "POST /shares/:name/:server": "server.share",
+  "POST /shares/:name/": "server.share",
+  "PATCH /shares/:name/:server": "server.unshare",
+  "PATCH /shares/:name/": "server.unshare",
+  "DELETE /shares/:name/:server": "server.unshare",
+  "DELETE /shares/:name/": "server.unshare",
+  "DELETE /users/:name/shared/:owner/:server": "server.leave",
+  "DELETE /users/:name/shared/:owner/": "server.leave",
   "PUT /users/:name/servers/:server/deadline": "server.extend",
   "POST /users": "user.create",
   "POST /users/:name": "user.create",
@@ -77,12 +85,25 @@ function paramsOf(pattern: string, originalUrl: string): Record<string, string> 
   return params;
 }
 
-/** What is worth keeping besides the outcome: why a request was refused, which fields an update touched (names only). */
+/**
+ * What is worth keeping besides the outcome: what the request asked for (a stop time, whom a server is shared with,
+ * which fields an update touched: names only), and — refused — the error's code, message and reasons.
+ */
 function detailOf(action: string, body: Record<string, unknown>, error: unknown): Record<string, unknown> | undefined {
+  const asked = askedFor(action, body);
   if (error instanceof HubError) {
-    return { error: error.code, message: error.message, ...(error.detail ? { detail: error.detail } : {}) };
+    return { ...asked, error: error.code, message: error.message, ...(error.detail ? { detail: error.detail } : {}) };
   }
+  return asked;
+}
+
+function askedFor(action: string, body: Record<string, unknown>): Record<string, unknown> | undefined {
   if (action === "server.extend" && typeof body.deadline === "string") return { deadline: body.deadline };
+  if (action === "server.share" || action === "server.unshare") {
+    if (typeof body.user === "string") return { user: body.user };
+    if (typeof body.group === "string") return { group: body.group };
+    return action === "server.unshare" ? { all: true } : undefined;
+  }
   if (action === "user.update" || action === "user.create") {
     const fields = Object.keys(body).filter((k) => k !== "password");
     return fields.length ? { fields } : undefined;

@@ -10,6 +10,7 @@ import type { HubMetrics } from "../metrics/metrics.js";
 import type { PolicyEngine } from "../policy/index.js";
 import type { BinderLauncher } from "../binder/launcher.js";
 import type { Servers } from "../servers/service.js";
+import type { Sharing } from "../sharing/service.js";
 import type { Db } from "../store/database.js";
 import type { Users } from "../users/service.js";
 
@@ -24,6 +25,8 @@ export interface HubContext {
   /** The OpenID Connect providers offered on the sign-in page, by name (auth.oidc). */
   oidc: Map<string, OidcClient>;
   servers: Servers;
+  /** Servers shared with other users and groups (sharing/). */
+  sharing: Sharing;
   users: Users;
   policy: PolicyEngine;
   metrics: HubMetrics;

@@ -22,7 +22,8 @@ import { createLogger, type Logger } from "../lib/logger.js";
 import { SecretBox } from "../lib/secrets.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { PolicyEngine } from "../policy/index.js";
-import { RouteTable, createUserProxy } from "../proxy/index.js";
+import { RouteTable, createUserProxy, type UserProxy } from "../proxy/index.js";
+import { Sharing } from "../sharing/service.js";
 import { Servers } from "../servers/service.js";
 import { localServersRoot, SPAWNER_BACKENDS, type SpawnerBackend } from "../spawners/registry.js";
 import type { SpawnerFactory } from "../spawners/types.js";
@@ -94,6 +95,14 @@ export async function startHub(
   });
   const identifier = new Identifier(db);
   const users = new Users(db, identifier, servers);
+  // A revoked share closes the live WebSockets of whoever lost access; the proxy that holds them is made below.
+  let proxyRef: UserProxy | undefined;
+  const sharing = new Sharing({
+    db,
+    policy,
+    logger,
+    onRevoked: (owner, server, stillAllowed) => proxyRef?.recheckWebSockets(owner, server, stillAllowed) ?? Promise.resolve(0),
+  });
   const publicOrigins = [config.hub.bind, ...(config.hub.publicUrl ? [config.hub.publicUrl] : [])];
   const isAllowedOrigin = createOriginCheck(publicOrigins, config.hub.trustProxy);
 
@@ -112,6 +121,7 @@ export async function startHub(
     authenticator,
     oidc,
     servers,
+    sharing,
     users,
     policy,
     metrics,
@@ -141,7 +151,9 @@ export async function startHub(
     trustProxy: config.hub.trustProxy,
     logger,
     onRefused: (refusal) => void audit.record(proxyRefused(refusal)),
+    canAccess: (identity, user, serverName) => sharing.mayUse(identity.name, user, serverName),
   });
+  proxyRef = proxy;
 
   // The proxy sees every request before Express does: /user/… never pays for Express's routing (≈2× throughput).
   const app = createApp(ctx);

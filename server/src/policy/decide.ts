@@ -20,6 +20,8 @@
  * - `server.extend`: moving a running server's stop to `deadline` (its start plus the maximum lifetime, plus up to
  *   `lifetimeExtension` more in total; earlier is always allowed, but not in the past). Times are epoch ms, and the
  *   caller passes `now`, so the decision stays pure.
+ * - `server.share`: sharing one of the user's servers with one more user or group (`current.shares`: how many it is
+ *   shared with now); the `shares` limit applies (0: sharing is off).
  * - `limits`: just the effective limits (the culler's idle timeout, the dashboard's quota display).
  * Whether a server of that name already exists is not a policy question; the servers module checks it.
  */
@@ -63,6 +65,7 @@ export type PolicyRequest =
       deadline: number;
       now: number;
     }
+  | { action: "server.share"; user: PolicyUser; server: { name: string }; current: { shares: number } }
   | { action: "limits"; user: PolicyUser };
 
 export type PolicyAction = PolicyRequest["action"];
@@ -117,6 +120,9 @@ export function decide(set: PolicySet, request: PolicyRequest): Decision {
     }
     case "server.extend":
       reasons.push(...extendReasons(request, limits, sources));
+      break;
+    case "server.share":
+      reasons.push(...shareReasons(request.user.name, request.server.name, request.current.shares, limits, sources));
       break;
     case "limits":
       break;
@@ -232,6 +238,25 @@ function extendReasons(
       value: asked,
     },
   ];
+}
+
+function shareReasons(
+  user: string,
+  server: string,
+  shares: number,
+  limits: EffectiveLimits,
+  sources: Record<LimitName, LimitSource>,
+): PolicyReason[] {
+  const max = limits.shares;
+  if (shares < max) return [];
+  const policy = sources.shares.policy;
+  const by = policy === BUILT_IN_POLICY ? "no policy allows" : `policy \`${policy}\` does not allow`;
+  const what = server === "" ? "the default server" : `server ${server}`;
+  const message =
+    max === 0
+      ? `${by} ${user} to share servers`
+      : `${user}'s ${what} is shared with ${shares} ${shares === 1 ? "user or group" : "users or groups"}; policy \`${policy}\` allows ${max}`;
+  return [{ rule: max === 0 ? "sharing_off" : "shares", policy, message, limit: max, value: shares + 1 }];
 }
 
 function invalidRepository(repository: string): PolicyReason {

@@ -33,6 +33,8 @@ export function formatLimit(limit: LimitName, value: number | null): string {
       return value === null ? "unlimited" : `${value} ${value === 1 ? "server" : "servers"}`;
     case "totalCpu":
       return value === null ? "unlimited" : `${Number(value.toFixed(3))} ${value > 1 ? "CPUs" : "CPU"}`;
+    case "shares":
+      return value ? `with up to ${value} ${value === 1 ? "user or group" : "users or groups"}` : "off";
     case "totalMemory":
     case "totalStorage":
       return value === null ? "unlimited" : formatBytes(value);

@@ -40,6 +40,8 @@ export interface EffectiveLimits extends ServerLimits {
   totalCpu: number | null;
   totalMemoryBytes: number | null;
   totalStorageBytes: number | null;
+  /** Users and groups one server may be shared with; 0: sharing is off. */
+  shares: number;
 }
 
 /** Where a limit the default policy left out gets its value (see BUILT_IN_LIMITS). */
@@ -144,5 +146,6 @@ function toEffective(v: Record<LimitName, number | null>): EffectiveLimits {
     totalCpu: v.totalCpu,
     totalMemoryBytes: v.totalMemory,
     totalStorageBytes: v.totalStorage,
+    shares: num("shares"),
   };
 }

@@ -24,6 +24,7 @@ export const LIMIT_NAMES = [
   "totalCpu",
   "totalMemory",
   "totalStorage",
+  "shares",
 ] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
@@ -39,6 +40,7 @@ export const BUILT_IN_LIMITS: Partial<Record<LimitName, number | null>> = {
   totalCpu: null,
   totalMemory: null,
   totalStorage: null,
+  shares: 0,
 };
 
 /** Kubernetes caps DNS labels at 63 characters; a server name must fit in one (pod, PVC, hostname). */
@@ -159,6 +161,12 @@ export const limitsSchema = z
         "Storage one user's servers may hold together, stopped ones included (each holds its `storage`), checked when a " +
           'server is created; "unlimited" (the default).',
       ),
+    shares: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Users and groups one server may be shared with, read-write (JupyterHub 5's sharing); 0 (the default): sharing is off."),
   })
   .strict();
 

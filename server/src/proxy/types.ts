@@ -57,10 +57,11 @@ export interface UserProxyOptions {
    */
   notRunning(req: IncomingMessage, res: ServerResponse, user: string, serverName: string): void;
   /**
-   * Who may use a server. Default: its owner, or an admin. Called with the decoded names from the path, before the
-   * proxy reveals whether the server exists.
+   * Who else may use a server: its owner and admins always may; this is asked about anyone else (people it is
+   * shared with). Default: nobody. Called with the decoded names from the path, before the proxy reveals whether
+   * the server exists.
    */
-  canAccess?(identity: ProxyIdentity, user: string, serverName: string): boolean;
+  canAccess?(identity: ProxyIdentity, user: string, serverName: string): boolean | Promise<boolean>;
   /**
    * Told of every request or upgrade the proxy refuses (403; not the anonymous browser sent to sign in), with the
    * names from the path and the refusal's words: the audit trail keeps them. Never called on the request path of

@@ -6,7 +6,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { Agent, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { describeServer, ownerOrAdmin } from "./access.js";
+import { describeServer } from "./access.js";
 import { createGate } from "./gate.js";
 import { CookieFilter, stripTokenParam } from "./headers.js";
 import { createHttpForwarder } from "./http-forward.js";
@@ -35,6 +35,12 @@ export interface UserProxy {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Number of live proxied WebSocket connections. */
   readonly openWebSockets: number;
+  /**
+   * Checks every live WebSocket to `user`'s server `serverName` opened by someone else than its owner against
+   * `stillAllowed`, and closes those no longer allowed (a revoked share takes effect on open kernels too).
+   * Resolves the number closed.
+   */
+  recheckWebSockets(user: string, serverName: string, stillAllowed: (openedBy: string) => Promise<boolean>): Promise<number>;
   /** Ends live WebSockets and idle keep-alive connections to servers (hub shutdown, tests). */
   close(): void;
 }
@@ -109,11 +115,11 @@ export function createUserProxy(options: UserProxyOptions & UserProxyTuning): Us
     loginUrl,
     logger,
     onRefused: options.onRefused,
-    canAccess: options.canAccess ?? ((identity, user) => ownerOrAdmin(identity, user)),
+    canAccess: options.canAccess ?? (() => false),
   });
 
-  const serveHttp = (req: IncomingMessage, res: ServerResponse, url: string, match: RouteMatch, identity: ProxyIdentity | undefined): void => {
-    const verdict = judge(req, match, identity, url, false);
+  const serveHttp = async (req: IncomingMessage, res: ServerResponse, url: string, match: RouteMatch, identity: ProxyIdentity | undefined): Promise<void> => {
+    const verdict = await judge(req, match, identity, url, false);
     if (verdict) {
       count(verdict.status);
       if (verdict.status === 302) sendRedirect(res, verdict.location);
@@ -164,9 +170,10 @@ export function createUserProxy(options: UserProxyOptions & UserProxyTuning): Us
     // Until the sockets are spliced nobody else listens for errors on this socket; an unhandled one would crash.
     socket.on("error", () => socket.destroy());
     authenticate(req)
-      .then((identity) => {
+      .then(async (identity) => {
         if (socket.destroyed) return;
-        const verdict = judge(req, match, identity, url, true);
+        const verdict = await judge(req, match, identity, url, true);
+        if (socket.destroyed) return;
         if (verdict) {
           count(403);
           rejectUpgrade(socket, 403, verdict.status === 403 ? verdict.message : "authentication required");
@@ -179,7 +186,7 @@ export function createUserProxy(options: UserProxyOptions & UserProxyTuning): Us
           return;
         }
         onActivity(route.user, route.serverName);
-        upgrades.forward(req, socket, head, route, stripTokenParam(url));
+        upgrades.forward(req, socket, head, route, stripTokenParam(url), identity!.name);
       })
       .catch((err: unknown) => {
         logger?.error({ err }, "proxy: upgrade failed");
@@ -213,6 +220,16 @@ export function createUserProxy(options: UserProxyOptions & UserProxyTuning): Us
     handleUpgrade,
     get openWebSockets() {
       return upgrades.openConnections;
+    },
+    async recheckWebSockets(user: string, serverName: string, stillAllowed: (openedBy: string) => Promise<boolean>): Promise<number> {
+      let closed = 0;
+      for (const [socket, ws] of upgrades.connections()) {
+        if (ws.user !== user || ws.serverName !== serverName || ws.openedBy === user) continue;
+        if (await stillAllowed(ws.openedBy)) continue;
+        upgrades.close(socket);
+        closed++;
+      }
+      return closed;
     },
     close() {
       upgrades.closeAll();

@@ -23,9 +23,20 @@ export interface UpgradeForwarderOptions extends ForwardingContext {
 /** Largest non-101 answer relayed to a client whose upgrade the server refused. */
 const MAX_REFUSAL_BODY = 64 * 1024;
 
+/** A live WebSocket connection through the proxy: whose server, and who opened it. */
+export interface OpenWebSocket {
+  user: string;
+  serverName: string;
+  /** The name of the identity that opened it (the owner, an admin, or someone the server is shared with). */
+  openedBy: string;
+}
+
 export class UpgradeForwarder {
-  /** Client sockets of live WebSocket connections, so `closeAll()` can end them on shutdown. */
-  private readonly open = new Set<Duplex>();
+  /**
+   * Client sockets of live WebSocket connections, with whose server and who opened them, so `closeAll()` can end
+   * them on shutdown and `closeWhere()` those of someone whose access was revoked.
+   */
+  private readonly open = new Map<Duplex, OpenWebSocket>();
 
   constructor(private readonly opts: UpgradeForwarderOptions) {}
 
@@ -33,7 +44,7 @@ export class UpgradeForwarder {
     return this.open.size;
   }
 
-  forward(req: IncomingMessage, socket: Duplex, head: Buffer, route: Route, path: string): void {
+  forward(req: IncomingMessage, socket: Duplex, head: Buffer, route: Route, path: string, openedBy: string): void {
     const { opts } = this;
     const proxyReq = request({
       ...route.address,
@@ -93,18 +104,18 @@ export class UpgradeForwarder {
       socket.write(switchingProtocolsHead(proxyRes, opts.cookies, route.prefix));
       if (serverHead.length > 0) socket.write(serverHead);
       if (head.length > 0) serverSocket.write(head);
-      this.splice(socket, serverSocket, route);
+      this.splice(socket, serverSocket, route, openedBy);
     });
 
     proxyReq.end();
   }
 
   /** Pipes the two sockets into each other, reports activity and tears both down together. */
-  private splice(client: Duplex, server: Socket, route: Route): void {
+  private splice(client: Duplex, server: Socket, route: Route, openedBy: string): void {
     const { user, serverName } = route;
     const onActivity = this.opts.onActivity;
     const activity = (): void => onActivity(user, serverName);
-    this.open.add(client);
+    this.open.set(client, { user, serverName, openedBy });
     (client as Partial<Socket>).setNoDelay?.(true);
     server.setNoDelay(true);
     server.setTimeout(0);
@@ -128,7 +139,17 @@ export class UpgradeForwarder {
 
   /** Closes every live WebSocket connection (hub shutdown). */
   closeAll(): void {
-    for (const socket of this.open) socket.destroy();
+    for (const socket of this.open.keys()) socket.destroy();
     this.open.clear();
+  }
+
+  /** The live connections (for a check of who may still use them). */
+  connections(): [Duplex, OpenWebSocket][] {
+    return [...this.open];
+  }
+
+  /** Closes one live connection (its teardown removes it). */
+  close(socket: Duplex): void {
+    socket.destroy();
   }
 }

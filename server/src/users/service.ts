@@ -96,7 +96,11 @@ export class Users {
     const user = await this.get(name);
     if (!this.servers) throw new Error("deleting users needs the servers module");
     await this.servers.destroyAll(user);
-    await this.db.user.delete({ where: { id: user.id } });
+    // Shares are by name: a later user of the same name must not inherit this one's.
+    await this.db.$transaction([
+      this.db.serverShare.deleteMany({ where: { kind: "user", target: user.name } }),
+      this.db.user.delete({ where: { id: user.id } }),
+    ]);
     this.identifier?.clear();
   }
 

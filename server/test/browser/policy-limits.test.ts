@@ -2,6 +2,7 @@
  * The policy engine's second part (issue 14) on the dashboard, in a real browser against a real hub and real Jupyter
  * servers. Quotas: the user's quota use drawn on Home, a start past it refused in the policy's words in the
  * new-server form, and a start waiting in line for a group's capacity followed on the spawn page into the server.
+ * Sharing: a server shared from its card, found and used by the person it is shared with, and revoked.
  * Stop warnings: a server
  * near its maximum lifetime is announced with the time, moved later with one click as far as its policy allows (then
  * the dashboard says no more time is allowed), stopped by the culler at that time, and shown stopped with the reason;
@@ -32,6 +33,10 @@ limits: { maxLifetime: never, idleTimeout: 20m }
 appliesTo: { users: [quincy] }
 limits: { maxLifetime: never, runningServers: 1, totalStorage: 4GiB }
 `,
+  "collab.yaml": `name: collab
+appliesTo: { users: [sara] }
+limits: { maxLifetime: never, shares: 2 }
+`,
   "lab.yaml": `name: lab
 appliesTo: { groups: [lab] }
 limits: { maxLifetime: never }
@@ -56,6 +61,8 @@ beforeAll(async () => {
   tokens.ida = await t.addUser("ida");
   tokens.quincy = await t.addUser("quincy");
   tokens.lea = await t.addUser("lea", { groups: ["lab"] });
+  tokens.sara = await t.addUser("sara");
+  tokens.tom = await t.addUser("tom");
   tokens.leo = await t.addUser("leo", { groups: ["lab"] });
 }, TIMEOUT);
 
@@ -157,5 +164,32 @@ describe("quotas", () => {
     expect((await t.api("DELETE", "users/lea/servers/bench", { token: tokens.lea })).status).toBeOneOf([202, 204]);
     // Room made: the start goes on by itself and the page lands in the server.
     await page.waitForURL(/\/user\/leo\/bench\//, { timeout: 60_000 });
+  }, TIMEOUT);
+});
+
+describe("sharing", () => {
+  it("shares a server from its card; the other user finds it under Shared with you and uses it until it is revoked", async () => {
+    await started("sara", "pair");
+    const sara = await home("sara");
+    const sharing = card(sara, "pair").getByRole("region", { name: "Sharing of pair" });
+    await sharing.getByText(/Nobody yet/).waitFor();
+    await sharing.getByLabel("Name to share pair with").fill("tom");
+    await sharing.getByRole("button", { name: "Share", exact: true }).click();
+    await sharing.getByRole("button", { name: "Stop sharing pair with tom" }).waitFor();
+    await sharing.getByText("1 of 2").waitFor();
+    await sara.screenshot({ path: path.join(screenshotsDir, "sharing.png"), fullPage: true });
+
+    const tom = await home("tom");
+    const shared = tom.getByRole("region", { name: "Shared with you" });
+    const entry = shared.locator('li[data-shared="sara/pair"]');
+    await entry.getByText("with you").waitFor();
+    expect(await entry.getByRole("link", { name: "Open sara/pair" }).getAttribute("href")).toBe("/user/sara/pair/");
+    // Tom's browser session reaches the server through the hub.
+    expect((await tom.request.get(`${t.url}/user/sara/pair/api/status`)).status()).toBe(200);
+
+    await sharing.getByRole("button", { name: "Stop sharing pair with tom" }).click();
+    await sharing.getByText(/Nobody yet/).waitFor();
+    expect((await tom.request.get(`${t.url}/user/sara/pair/api/status`)).status()).toBe(403);
+    await shared.waitFor({ state: "detached", timeout: 10_000 });
   }, TIMEOUT);
 });

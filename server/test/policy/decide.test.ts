@@ -116,6 +116,7 @@ describe("server.start and limits", () => {
       totalCpu: null,
       totalMemoryBytes: null,
       totalStorageBytes: null,
+      shares: 0,
     });
   });
 
@@ -245,5 +246,20 @@ describe("quotas across servers (server.start with usage)", () => {
       { user: alice, name: "b", cpu: 4, memoryBytes: 8e9 },
     ]);
     expect(Object.fromEntries(usage)).toEqual({ students: { servers: 2, cpu: 1.5, memoryBytes: 2e9 }, lab: { servers: 1, cpu: 0.5, memoryBytes: 1e9 } });
+  });
+});
+
+describe("server.share", () => {
+  const sharing = setOf(defaultDoc, override("collab", ["collab"], { shares: 3 }));
+  const share = (user: { name: string; groups: string[] }, shares: number) =>
+    decide(sharing, { action: "server.share", user, server: { name: "work" }, current: { shares } });
+
+  it("is off unless a policy allows it, and then counts the users and groups a server is shared with", () => {
+    expect(share(alice, 0).reasons).toEqual([{ rule: "sharing_off", policy: BUILT_IN_POLICY, message: "no policy allows alice to share servers", limit: 0, value: 1 }]);
+    const cleo = { name: "cleo", groups: ["collab"] };
+    expect(share(cleo, 2)).toMatchObject({ allow: true, reasons: [] });
+    expect(share(cleo, 3).reasons).toEqual([
+      { rule: "shares", policy: "collab", message: "cleo's server work is shared with 3 users or groups; policy `collab` allows 3", limit: 3, value: 4 },
+    ]);
   });
 });

@@ -27,6 +27,7 @@ describe("explain", () => {
       ["totalCpu", "unlimited", "built-in", "no policy file sets it"],
       ["totalMemory", "unlimited", "built-in", "no policy file sets it"],
       ["totalStorage", "unlimited", "built-in", "no policy file sets it"],
+      ["shares", "off", "built-in", "no policy file sets it"],
     ]);
   });
 
@@ -66,6 +67,7 @@ describe("explain", () => {
         "totalCpu             unlimited      built-in (no policy file sets it)",
         "totalMemory          unlimited      built-in (no policy file sets it)",
         "totalStorage         unlimited      built-in (no policy file sets it)",
+        "shares               off            built-in (no policy file sets it)",
         "",
         "Overridden:",
         "  memory: bigmem (priority 0) would give 64 GiB; research wins: higher priority (10 > 0)",

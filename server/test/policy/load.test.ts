@@ -27,6 +27,7 @@ describe("loadPolicyDir", () => {
       totalCpu: null,
       totalMemory: null,
       totalStorage: null,
+      shares: 0,
     });
     expect(set?.defaultPolicy.repositories).toEqual({ privateHosts: false });
   });
@@ -109,7 +110,7 @@ colour: blue
     expect(problems).toContain(`${f}: limits.namedServers: expected a whole number, got 2.5`);
     expect(problems).toContain(`${f}: limits.serverNameMaxLength: must be at most 63, got 64`);
     expect(problems).toContain(
-      `${f}: limits.gpu: unknown field (known fields: namedServers, serverNameMaxLength, idleTimeout, storage, cpu, memory, concurrentBuilds, buildTimeout, maxLifetime, lifetimeExtension, runningServers, totalCpu, totalMemory, totalStorage)`,
+      `${f}: limits.gpu: unknown field (known fields: namedServers, serverNameMaxLength, idleTimeout, storage, cpu, memory, concurrentBuilds, buildTimeout, maxLifetime, lifetimeExtension, runningServers, totalCpu, totalMemory, totalStorage, shares)`,
     );
     expect(problems).toHaveLength(11);
   });

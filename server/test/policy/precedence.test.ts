@@ -23,6 +23,7 @@ describe("group overrides and precedence", () => {
       totalCpu: null,
       totalMemoryBytes: null,
       totalStorageBytes: null,
+      shares: 0,
     });
     expect(limitsOf(set, ["other"]).namedServers).toBe(5);
   });

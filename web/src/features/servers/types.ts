@@ -11,6 +11,8 @@ export interface Limits {
   max_lifetime_seconds: number | null;
   max_lifetime: string;
   lifetime_extension_seconds: number;
+  /** Users and groups the server may be shared with; 0: sharing is off. */
+  shares: number;
 }
 
 export interface QuotaAmount {

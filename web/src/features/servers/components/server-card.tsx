@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import { formatAgo, formatBytes, formatDate, formatDuration } from "../../../lib/format";
 import { Link, spawnPendingPath } from "../../../lib/router";
 import { useNow } from "../../../lib/use-now";
@@ -11,10 +12,12 @@ interface ServerCardProps {
   user: string;
   server: Server;
   onStarted: (name: string) => void;
+  /** What other features add to the card (sharing), above its actions. */
+  extras?: ReactNode;
 }
 
 /** One server: its state, limits and use, and what can be done with it. */
-export function ServerCard({ user, server, onStarted }: ServerCardProps) {
+export function ServerCard({ user, server, onStarted, extras }: ServerCardProps) {
   const now = useNow(5_000);
   const displayName = server.name || "Default server";
   const left = idleSecondsLeft(server, now);
@@ -85,6 +88,7 @@ export function ServerCard({ user, server, onStarted }: ServerCardProps) {
           <Link href={spawnPendingPath(user, server.name)}>Follow the start of {displayName}</Link>
         </p>
       )}
+      {extras}
       <ServerActions user={user} server={server} label={displayName} onStarted={onStarted} />
     </li>
   );

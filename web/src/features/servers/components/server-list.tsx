@@ -1,7 +1,8 @@
 import { ErrorAlert } from "../../../components/error-alert";
 import { spawnPendingPath, useNavigate } from "../../../lib/router";
 import { useStartServer } from "../api/start-server";
-import type { User } from "../types";
+import type { ReactNode } from "react";
+import type { Server, User } from "../types";
 import { NewServerForm } from "./new-server-form";
 import { QuotaUse } from "./quota-use";
 import { ServerCard } from "./server-card";
@@ -10,7 +11,7 @@ import { ServerCard } from "./server-card";
  * The user's servers (default first, then by name), how many of the allowed named servers are used, and the form to
  * create one. Every start goes to the spawn page, which follows it into the server.
  */
-export function ServerList({ user }: { user: User }) {
+export function ServerList({ user, serverExtras }: { user: User; serverExtras?: (server: Server) => ReactNode }) {
   const navigate = useNavigate();
   const follow = (name: string) => navigate(spawnPendingPath(user.name, name));
   const servers = Object.values(user.servers).sort((a, b) => (a.name === "" ? -1 : b.name === "" ? 1 : a.name.localeCompare(b.name)));
@@ -29,7 +30,7 @@ export function ServerList({ user }: { user: User }) {
         <ul className="server-list">
           {!user.servers[""] && <DefaultServerCard user={user.name} onStarted={follow} />}
           {servers.map((server) => (
-            <ServerCard key={server.name} user={user.name} server={server} onStarted={follow} />
+            <ServerCard key={server.name} user={user.name} server={server} onStarted={follow} extras={serverExtras?.(server)} />
           ))}
         </ul>
       </section>

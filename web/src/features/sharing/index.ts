@@ -1,0 +1,2 @@
+export { SharePanel } from "./components/share-panel";
+export { SharedWithMe } from "./components/shared-with-me";
