@@ -34,6 +34,7 @@ import { repositoryReasons, resolveRepositoryRules } from "./repositories.js";
 import { repositoryIdentity } from "./repository-pattern.js";
 import { formatDuration } from "../lib/units.js";
 import { capacityReasons, userQuotaReasons, type ServerUsage } from "./quotas.js";
+import { chooseEnvironment, type EnvironmentChoice, type EnvironmentRequest } from "./environments.js";
 
 /**
  * Reasons for rules the hub fixes itself (server name characters) name this instead of a policy file, as do limits
@@ -49,7 +50,14 @@ export type PolicyRequest =
       /** What the user has now. `serverNames`, when given, is listed in the refusal so users see what counts. */
       current: { namedServers: number; serverNames?: readonly string[] };
     }
-  | { action: "server.start"; user: PolicyUser; server: { name: string }; usage?: ServerUsage }
+  | {
+      action: "server.start";
+      user: PolicyUser;
+      server: { name: string };
+      /** The environment and size asked for (user_options `profile`, `size`); the default environment without. */
+      options?: EnvironmentRequest;
+      usage?: ServerUsage;
+    }
   | {
       action: "repository.launch";
       user: PolicyUser;
@@ -88,10 +96,15 @@ export interface Decision {
    * `whenFull: queue`, so it may wait for room.
    */
   queue?: boolean;
+  /** `server.start` only: the environment and size it starts with (`limits` then holds their CPU and memory). */
+  environment?: EnvironmentChoice;
 }
 
 export function decide(set: PolicySet, request: PolicyRequest): Decision {
-  const { limits, sources } = resolveLimits(set, request.user);
+  const resolved = resolveLimits(set, request.user);
+  const sources = resolved.sources;
+  let limits = resolved.limits;
+  let environment: EnvironmentChoice | undefined;
   const reasons: PolicyReason[] = [];
   let repository: Decision["repository"];
   let queue: boolean | undefined;
@@ -100,8 +113,12 @@ export function decide(set: PolicySet, request: PolicyRequest): Decision {
       reasons.push(...nameReasons(request.server.name, limits, sources));
       reasons.push(...countReasons(request.user.name, request.current, limits, sources));
       break;
-    case "server.start":
+    case "server.start": {
       if (request.server.name !== "") reasons.push(...safetyReasons(request.server.name));
+      const chosen = chooseEnvironment(set, request.user, limits, request.options ?? {});
+      reasons.push(...chosen.reasons);
+      environment = chosen.choice;
+      limits = { ...limits, cpu: chosen.choice.cpu, memoryBytes: chosen.choice.memoryBytes };
       if (request.usage) {
         reasons.push(...userQuotaReasons(request.user.name, request.server.name, request.usage, limits, sources));
         const capacity = capacityReasons(set, request.user, request.usage, limits);
@@ -109,6 +126,7 @@ export function decide(set: PolicySet, request: PolicyRequest): Decision {
         reasons.push(...capacity.reasons);
       }
       break;
+    }
     case "repository.launch": {
       const rules = resolveRepositoryRules(set, request.user);
       const identity = repositoryIdentity(request.repository) ?? null;
@@ -131,7 +149,7 @@ export function decide(set: PolicySet, request: PolicyRequest): Decision {
       throw new Error(`unknown policy action ${JSON.stringify((unknown as { action?: unknown }).action)}`);
     }
   }
-  return { allow: reasons.length === 0, limits, sources, reasons, ...(repository ? { repository } : {}), ...(queue !== undefined ? { queue } : {}) };
+  return { allow: reasons.length === 0, limits, sources, reasons, ...(repository ? { repository } : {}), ...(queue !== undefined ? { queue } : {}), ...(environment ? { environment } : {}) };
 }
 
 /** The limits when allowed; otherwise throws PolicyDenied carrying the reasons (mapped to HTTP 400 by the hub). */

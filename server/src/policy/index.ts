@@ -21,6 +21,8 @@ export { LIMIT_NAMES, SERVER_NAME_HARD_MAX, policyFileSchema } from "./schema.js
 export type { LimitName, PolicyCapacity, PolicyFile, PolicyLimits, PolicyRepositories } from "./schema.js";
 export { serverNameSafetyProblems } from "./server-name.js";
 export { poolUsage, poolsOf } from "./quotas.js";
+export { chooseEnvironment, offerFor } from "./environments.js";
+export type { EnvironmentChoice, EnvironmentRequest, Offer, OfferedEnvironment, OfferedSize } from "./environments.js";
 export type { PoolUse, RunningServer, ServerUsage } from "./quotas.js";
 export { repositoryReasons, resolveRepositoryRules } from "./repositories.js";
 export type { AllowList, DenyRule, RepositoryRules } from "./repositories.js";

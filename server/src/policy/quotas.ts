@@ -13,7 +13,7 @@ import type { PolicyReason } from "../errors.js";
 import { formatBytes } from "../lib/units.js";
 import type { LimitName } from "./schema.js";
 import { matchingPolicies, type EffectiveLimits, type LimitSource, type PolicyUser } from "./resolve.js";
-import type { Policy, PolicySet } from "./set.js";
+import { audienceOf, type Policy, type PolicySet } from "./set.js";
 
 /** A server running or starting, as the pools count it. */
 export interface RunningServer {
@@ -153,7 +153,7 @@ export function capacityReasons(set: PolicySet, user: PolicyUser, usage: ServerU
   for (const policy of poolsOf(set, user)) {
     const capacity = policy.capacity!;
     const use = usage.pools[policy.name] ?? { servers: 0, cpu: 0, memoryBytes: 0 };
-    const whose = policy.appliesTo.default ? "on this hub" : `for ${membersOf(policy)}`;
+    const whose = policy.appliesTo.default ? "on this hub" : `for its ${audienceOf(policy)}`;
     const full: PolicyReason[] = [];
     if (capacity.runningServers !== undefined && use.servers + 1 > capacity.runningServers) {
       full.push({
@@ -189,14 +189,4 @@ export function capacityReasons(set: PolicySet, user: PolicyUser, usage: ServerU
     reasons.push(...full);
   }
   return { reasons, queue: reasons.length > 0 && queue };
-}
-
-/** "group students" / "groups a, b and user x", for a capacity refusal. */
-function membersOf(policy: Policy): string {
-  const parts: string[] = [];
-  const groups = policy.appliesTo.groups ?? [];
-  const users = policy.appliesTo.users ?? [];
-  if (groups.length) parts.push(`${groups.length === 1 ? "group" : "groups"} ${groups.join(", ")}`);
-  if (users.length) parts.push(`${users.length === 1 ? "user" : "users"} ${users.join(", ")}`);
-  return `its ${parts.join(" and ")}`;
 }

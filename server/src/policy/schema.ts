@@ -170,6 +170,39 @@ export const limitsSchema = z
   })
   .strict();
 
+/** An environment's or a size's name: what user_options carry (KubeSpawner's profile slug). */
+const slug = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: "must be 1–63 lowercase letters, digits and inner hyphens (a slug)" });
+
+export const environmentSchema = z
+  .object({
+    name: slug.describe("What a start asks for (user_options `profile`, as with KubeSpawner's profile_list); unique in the set."),
+    displayName: z.string().trim().min(1).describe("The name people see."),
+    description: z.string().optional().describe("What it holds, shown beside the choice."),
+    image: z.string().trim().min(1).optional().describe("The image servers run, for backends that run images (Docker, Kubernetes)."),
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("The Jupyter command, e.g. [/opt/envs/r/bin/jupyter, lab] for a venv on the local backend; the hub's options follow it."),
+    cpu: cpuSchema.optional().describe("CPU cores its servers get, at most the policy's per-server `cpu` (which applies when left out)."),
+    memory: positiveBytes.optional().describe("Memory its servers get, at most the policy's per-server `memory`."),
+    gpus: z.number().int().min(1).optional().describe("GPUs its servers get (Kubernetes: nvidia.com/gpu)."),
+    nodeSelector: z.record(z.string(), z.string()).optional().describe("Kubernetes node labels its pods need, added to the spawner's."),
+    default: z.boolean().optional().describe("The environment a start gets when it asks for none (among those offered, the highest priority's)."),
+  })
+  .strict();
+
+export const sizeSchema = z
+  .object({
+    name: slug.describe("What a start asks for (user_options `size`)."),
+    displayName: z.string().trim().min(1).describe("The name people see, e.g. \"Large: 4 CPU, 8 GB\"."),
+    cpu: cpuSchema.describe("CPU cores."),
+    memory: positiveBytes.describe("Memory."),
+  })
+  .strict();
+
 export const capacitySchema = z
   .object({
     runningServers: z.number().int().min(0).optional().describe("Servers running or starting at once, all these users together."),
@@ -274,6 +307,14 @@ export const policyFileSchema = z
     repositories: repositoriesSchema
       .optional()
       .describe("Which repositories Binder launches may build and run, for the users this policy applies to."),
+    environments: z
+      .array(environmentSchema)
+      .optional()
+      .describe("Environments offered to the users this policy applies to (the default policy's: to everyone)."),
+    sizes: z
+      .array(sizeSchema)
+      .optional()
+      .describe("Sizes offered to the users this policy applies to; those past their per-server cpu or memory are left out."),
     capacity: capacitySchema
       .optional()
       .describe(
@@ -305,6 +346,8 @@ export type PolicyFile = z.output<typeof policyFileSchema>;
 export type PolicyLimits = z.output<typeof limitsSchema>;
 export type PolicyRepositories = z.output<typeof repositoriesSchema>;
 export type PolicyCapacity = z.output<typeof capacitySchema>;
+export type EnvironmentDefinition = z.output<typeof environmentSchema>;
+export type SizeDefinition = z.output<typeof sizeSchema>;
 
 /** Keys each strict object accepts, by field path; used to suggest the right spelling of an unknown key. */
 export const KNOWN_KEYS: Record<string, readonly string[]> = {
@@ -313,6 +356,8 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   limits: Object.keys(limitsSchema.shape),
   repositories: Object.keys(repositoriesSchema.shape),
   capacity: ["runningServers", "cpu", "memory", "whenFull"],
+  "environments[]": Object.keys(environmentSchema.shape),
+  "sizes[]": Object.keys(sizeSchema.shape),
   // List items are looked up without their index: repositories.deny[3] → repositories.deny[].
   "repositories.deny[]": Object.keys(denyRuleSchema.shape),
 };

@@ -79,6 +79,18 @@ export function assemblePolicySet(label: string, entries: readonly PolicyEntry[]
     }
   }
 
+  // Environments and sizes are asked for by name: each name means one thing in the whole set.
+  for (const key of ["environments", "sizes"] as const) {
+    const seen = new Map<string, string>();
+    for (const entry of valid) {
+      for (const [i, item] of (entry.policy[key] ?? []).entries()) {
+        const first = seen.get(item.name);
+        if (first) entry.report.problems.push(`${key}[${i}].name: "${item.name}" is also defined in ${first}; names must be unique`);
+        else seen.set(item.name, entry.policy.file);
+      }
+    }
+  }
+
   const defaults = valid.filter((e) => e.policy.appliesTo.default);
   if (defaults.length > 1) {
     const files = defaults.map((d) => d.policy.file).join(", ");
@@ -100,6 +112,17 @@ export function assemblePolicySet(label: string, entries: readonly PolicyEntry[]
   const defaultPolicy = defaults[0].policy;
   const overrides = valid.map((e) => e.policy).filter((p) => p !== defaultPolicy);
   return { set: { defaultPolicy, overrides }, problems, files: reports };
+}
+
+/** Whom a policy applies to, in words: "everyone", "group ml-research", "groups a, b and user x". */
+export function audienceOf(policy: Policy): string {
+  if (policy.appliesTo.default) return "everyone";
+  const parts: string[] = [];
+  const groups = policy.appliesTo.groups ?? [];
+  const users = policy.appliesTo.users ?? [];
+  if (groups.length) parts.push(`${groups.length === 1 ? "group" : "groups"} ${groups.join(", ")}`);
+  if (users.length) parts.push(`${users.length === 1 ? "user" : "users"} ${users.join(", ")}`);
+  return parts.join(" and ");
 }
 
 /** Builds a set from already-parsed documents, e.g. `[{ file: "default.yaml", data: { name: "default", … } }]`. */

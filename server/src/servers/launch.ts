@@ -12,9 +12,13 @@
 import { z } from "zod";
 import { IMAGE_PULL_POLICIES, type ServerLimits, type SpawnContext } from "../spawners/types.js";
 import { BINDER_STORAGE_DIR, type BinderOrigin } from "./types.js";
+import type { OfferedEnvironment } from "../policy/index.js";
 
 /** What of a backend's SpawnContext the launch decides (the rest is the server's identity and token). */
-export type LaunchSpec = Pick<SpawnContext, "limits" | "image" | "imagePullPolicy" | "storageDir" | "env" | "userOptions">;
+export type LaunchSpec = Pick<
+  SpawnContext,
+  "limits" | "image" | "imagePullPolicy" | "storageDir" | "env" | "userOptions" | "command" | "gpus" | "nodeSelector"
+>;
 
 export const launchSpecSchema: z.ZodType<LaunchSpec> = z.object({
   limits: z.object({ cpu: z.number(), memoryBytes: z.number(), storageBytes: z.number() }),
@@ -28,6 +32,10 @@ export const launchSpecSchema: z.ZodType<LaunchSpec> = z.object({
   env: z.record(z.string(), z.string()),
   /** The user options of the start request as they were given (JupyterHub's user_options). */
   userOptions: z.record(z.string(), z.unknown()),
+  /** An environment's Jupyter command, GPUs and node labels. */
+  command: z.array(z.string()).optional(),
+  gpus: z.number().optional(),
+  nodeSelector: z.record(z.string(), z.string()).optional(),
 });
 
 export interface LaunchRequest {
@@ -39,6 +47,8 @@ export interface LaunchRequest {
   userOptions: Record<string, unknown>;
   origin?: BinderOrigin;
   limits: ServerLimits;
+  /** The environment the policy chose for this start (its image, command, GPUs, node labels), if any is offered. */
+  environment?: OfferedEnvironment | null;
   /** The hub's public URL with a trailing slash ("https://hub.example.org/"), for BINDER_LAUNCH_HOST. */
   publicUrl: string;
 }
@@ -53,11 +63,23 @@ export function resolveLaunch(request: LaunchRequest): LaunchSpec {
   if (origin) Object.assign(env, binderEnvironment(origin, request.publicUrl));
   return {
     limits: { cpu: request.limits.cpu, memoryBytes: request.limits.memoryBytes, storageBytes: request.limits.storageBytes },
+    ...environmentLaunch(request.environment),
     // A Binder image is named by its commit: what a node already has under that name is it, even where the
-    // configured image (a moving tag) is pulled at every start.
+    // configured image (a moving tag) is pulled at every start. It replaces an environment's image.
     ...(origin ? { image: origin.image, imagePullPolicy: "IfNotPresent" as const, storageDir: BINDER_STORAGE_DIR } : {}),
     env,
     userOptions: request.userOptions,
+  };
+}
+
+/** What an environment adds to a launch: only the fields it sets. */
+function environmentLaunch(environment: OfferedEnvironment | null | undefined): Partial<LaunchSpec> {
+  if (!environment) return {};
+  return {
+    ...(environment.image ? { image: environment.image } : {}),
+    ...(environment.command ? { command: [...environment.command] } : {}),
+    ...(environment.gpus ? { gpus: environment.gpus } : {}),
+    ...(environment.nodeSelector ? { nodeSelector: { ...environment.nodeSelector } } : {}),
   };
 }
 

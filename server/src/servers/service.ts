@@ -76,6 +76,28 @@ const CAPACITY_RECHECK_MS = 2_000;
 
 type ServerRow = NonNullable<Awaited<ReturnType<Db["server"]["findUnique"]>>>;
 
+/**
+ * The environment and size a start asks for (KubeSpawner's user_options: `profile`, and a profile option, here
+ * `size`); anything else in the options is left to the server. Not strings: a clear refusal, not a silent default.
+ */
+function environmentRequestOf(options: Record<string, unknown>): { profile?: string; size?: string } {
+  for (const key of ["profile", "size"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "string") {
+      throw new InputError(`user option \`${key}\` must be the name of ${key === "profile" ? "an environment" : "a size"} (a string)`);
+    }
+  }
+  return {
+    ...(typeof options.profile === "string" ? { profile: options.profile } : {}),
+    ...(typeof options.size === "string" ? { size: options.size } : {}),
+  };
+}
+
+/** Stored user options without the hub's own `binder` entry (which only the hub sets). */
+function withoutBinder(options: Record<string, unknown>): Record<string, unknown> {
+  const { [BINDER_OPTION]: _binder, ...rest } = options;
+  return rest;
+}
+
 /** The resources a server started with (its launch), or `fallback` for a row from before launches were stored. */
 function launchLimitsOf(launch: string | null, fallback: EffectiveLimits): { cpu: number; memoryBytes: number; storageBytes: number } {
   const parsed = launch ? launchSpecSchema.safeParse(parseJsonObject(launch)) : undefined;
@@ -141,7 +163,10 @@ export class Servers {
       row = { ...row, status: "stopped" };
     }
     const origin = binder ?? (row ? binderOriginOf(row.userOptions) : undefined);
-    const userOptions = origin ? { ...requested, [BINDER_OPTION]: origin } : requested;
+    // A start that asks for nothing starts the server as it was last started (its environment and size): a server
+    // remembers its choice across stops.
+    const remembered = row && Object.keys(requested).length === 0 ? withoutBinder(parseJsonObject(row.userOptions)) : requested;
+    const userOptions = origin ? { ...remembered, [BINDER_OPTION]: origin } : remembered;
     // Quotas across servers are decided on what runs now, so their check and the claim of the row are one step:
     // no two starts can both take the last place.
     const claim = () => this.claim(user, policyUser, serverName, row, userOptions, origin);
@@ -202,7 +227,13 @@ export class Servers {
     origin: BinderOrigin | undefined,
   ): Promise<{ claimed: ServerRow; created: boolean; launch: LaunchSpec; limits: EffectiveLimits; queued?: PolicyReason[] }> {
     const usage = this.quotasApply(policyUser) ? await this.usageOf(user, policyUser, serverName, !row) : undefined;
-    const decision = this.o.policy.decide({ action: "server.start", user: policyUser, server: { name: serverName }, ...(usage ? { usage } : {}) });
+    const decision = this.o.policy.decide({
+      action: "server.start",
+      user: policyUser,
+      server: { name: serverName },
+      options: environmentRequestOf(userOptions),
+      ...(usage ? { usage } : {}),
+    });
     if (!decision.allow && !decision.queue) throw new PolicyDenied(decision.reasons);
     const limits = decision.limits;
     // The one launch specification of this start: stored on the row, handed unchanged to the backend.
@@ -213,6 +244,7 @@ export class Servers {
       userOptions,
       origin,
       limits,
+      environment: decision.environment?.environment,
       publicUrl: this.o.publicUrl,
     });
     let claimed: ServerRow;

@@ -49,6 +49,12 @@ export interface SpawnContext {
    * build's, named by its commit): absent, the backend's configured policy. Backends that pull nothing ignore it.
    */
   imagePullPolicy?: ImagePullPolicy;
+  /** The Jupyter command to run instead of the backend's configured one (an environment's venv); the hub's options follow. */
+  command?: string[];
+  /** GPUs the server gets (an environment's), for backends that schedule them (Kubernetes); others refuse rather than ignore. */
+  gpus?: number;
+  /** Node labels the server needs (an environment's), added to the backend's own, for backends with nodes (Kubernetes). */
+  nodeSelector?: Record<string, string>;
 }
 
 /** When a node pulls an image (Kubernetes' imagePullPolicy, for servers' and build pods' images alike). */

@@ -2,6 +2,7 @@
  * The policy engine's second part (issue 14) on the dashboard, in a real browser against a real hub and real Jupyter
  * servers. Quotas: the user's quota use drawn on Home, a start past it refused in the policy's words in the
  * new-server form, and a start waiting in line for a group's capacity followed on the spawn page into the server.
+ * Environments: the new-server form offers the user's environments and sizes; the chosen ones are what runs.
  * Sharing: a server shared from its card, found and used by the person it is shared with, and revoked.
  * Stop warnings: a server
  * near its maximum lifetime is announced with the time, moved later with one click as far as its policy allows (then
@@ -16,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboardDir } from "../../src/http/dashboard.js";
 import { launchBrowser, signIn } from "../support/browser.js";
 import { readEvents, startTestHub, type TestHub } from "../support/hub.js";
-import { screenshotsDir } from "../support/paths.js";
+import { jupyterBin, screenshotsDir } from "../support/paths.js";
 
 const TIMEOUT = 120_000;
 const MINUTE = 60_000;
@@ -36,6 +37,15 @@ limits: { maxLifetime: never, runningServers: 1, totalStorage: 4GiB }
   "collab.yaml": `name: collab
 appliesTo: { users: [sara] }
 limits: { maxLifetime: never, shares: 2 }
+`,
+  "envs.yaml": `name: envs
+appliesTo: { users: [eve] }
+limits: { maxLifetime: never }
+environments:
+  - { name: bare, displayName: Jupyter Server, description: No user interface., command: [${jupyterBin}, server] }
+  - { name: lab, displayName: JupyterLab, description: The full notebook interface., command: [${jupyterBin}, lab], default: true }
+sizes:
+  - { name: small, displayName: "Small: half a CPU, 500 MB", cpu: 0.5, memory: 500MB }
 `,
   "lab.yaml": `name: lab
 appliesTo: { groups: [lab] }
@@ -62,6 +72,7 @@ beforeAll(async () => {
   tokens.quincy = await t.addUser("quincy");
   tokens.lea = await t.addUser("lea", { groups: ["lab"] });
   tokens.sara = await t.addUser("sara");
+  tokens.eve = await t.addUser("eve");
   tokens.tom = await t.addUser("tom");
   tokens.leo = await t.addUser("leo", { groups: ["lab"] });
 }, TIMEOUT);
@@ -191,5 +202,24 @@ describe("sharing", () => {
     await sharing.getByText(/Nobody yet/).waitFor();
     expect((await tom.request.get(`${t.url}/user/sara/pair/api/status`)).status()).toBe(403);
     await shared.waitFor({ state: "detached", timeout: 10_000 });
+  }, TIMEOUT);
+});
+
+describe("environments", () => {
+  it("offers the user's environments and sizes in the new-server form, and starts the one chosen", async () => {
+    const page = await home("eve");
+    const form = page.locator("form.new-server");
+    const choice = form.getByRole("group", { name: "Environment" });
+    await choice.getByText("The full notebook interface.").waitFor();
+    expect(await choice.getByRole("radio", { name: /JupyterLab/ }).isChecked()).toBe(true); // the policy's default
+    await page.screenshot({ path: path.join(screenshotsDir, "environment-choice.png"), fullPage: true });
+    await choice.getByRole("radio", { name: /Jupyter Server/ }).check();
+    await form.getByLabel("Size").selectOption("small");
+    await form.getByLabel("Server name").fill("plain");
+    await form.getByRole("button", { name: "Create and start" }).click();
+    await page.waitForURL(/\/user\/eve\/plain\//, { timeout: 60_000 });
+    const model = (await t.api("GET", "users/eve", { token: tokens.eve })).body.servers.plain;
+    expect(model.user_options).toEqual({ profile: "bare", size: "small" });
+    expect(model.limits).toMatchObject({ cpu: 0.5, memory_bytes: 5e8 });
   }, TIMEOUT);
 });

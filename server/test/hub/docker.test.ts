@@ -2,7 +2,8 @@
  * The hub with `spawner.backend: docker`, end to end: a server started through the REST API runs as a container with
  * the policy's limits, answers through the hub's proxy (and only there: its port is on the host's loopback), survives
  * a hub restart, keeps its volume on stop and loses it on delete, and is stopped at its policy's maximum lifetime
- * with the reason kept.
+ * with the reason kept; an environment's image; a user's quota of servers running at once, and a container shared
+ * with another user through the proxy until the share is revoked.
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -17,13 +18,18 @@ let image: string;
 let t: TestHub | undefined;
 let alice: string;
 
-/** The shipped default limits, with a maximum lifetime. */
-const POLICIES = {
+/** The shipped default limits, with a maximum lifetime, and an environment running another image (a tag of our own). */
+const policies = (otherImage: string) => ({
   "default.yaml": `name: default
 appliesTo: { default: true }
-limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: 2h, storage: 2GiB, cpu: 1, memory: 2GB, concurrentBuilds: 2, buildTimeout: 30m, maxLifetime: 1h }
+limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: 2h, storage: 2GiB, cpu: 1, memory: 2GB, concurrentBuilds: 2, buildTimeout: 30m, maxLifetime: 1h, runningServers: 1, shares: 1 }
+environments:
+  - { name: standard, displayName: Standard, default: true }
+  - { name: other, displayName: Another image, image: "${otherImage}", cpu: 0.5 }
 `,
-};
+});
+let POLICIES: Record<string, string>;
+let otherImage: string;
 
 const dockerConfig = () => ({
   spawner: {
@@ -37,6 +43,10 @@ beforeAll(async () => {
   engine = await startDockerEngine();
   await ensureBaseImage(engine);
   image = await ensureTestServerImage(engine);
+  // The same image under a second name, standing for an environment's own image.
+  otherImage = `${prefix}-other:env`;
+  await engine.docker.getImage(image).tag({ repo: `${prefix}-other`, tag: "env" });
+  POLICIES = policies(otherImage);
   t = await startTestHub({ config: dockerConfig(), policies: POLICIES });
   alice = await t.addUser("alice");
 }, 900_000);
@@ -47,6 +57,7 @@ afterAll(async () => {
   await t?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   if (!engine) return;
+  await engine.docker.getImage(otherImage).remove().catch(() => undefined);
   expect(await removeHubObjects(engine, prefix, `${prefix}-net`)).toEqual([]);
 });
 
@@ -119,4 +130,38 @@ it("stops the container at the server's maximum lifetime, keeps its volume and t
 
   expect([202, 204]).toContain((await hub.api("DELETE", "users/alice/servers/night", { token: alice, body: { remove: true } })).status);
   await waitFor(async () => (await engine.docker.listVolumes({ filters: JSON.stringify({ name: [volume] }) })).Volumes.length === 0, 30_000);
+}, 120_000);
+
+it("runs an environment's own image at its CPU, and the configured image by default", async () => {
+  const hub = t!;
+  expect((await hub.api("POST", "users/alice/servers/env", { token: alice, body: { profile: "other" } })).status).toBe(202);
+  expect((await readEvents(hub.url, "/hub/api/users/alice/servers/env/progress", alice)).at(-1)).toMatchObject({ ready: true });
+  const [container] = await ourContainers();
+  const info = await engine.docker.getContainer(container!.Id).inspect();
+  expect(info.Config.Image).toBe(otherImage);
+  expect(info.HostConfig).toMatchObject({ NanoCpus: 0.5e9 });
+  expect((await fetch(`${hub.url}/user/alice/env/api/status`, { headers: { authorization: `token ${alice}` } })).status).toBe(200);
+  expect([202, 204]).toContain((await hub.api("DELETE", "users/alice/servers/env", { token: alice, body: { remove: true } })).status);
+  await waitFor(async () => (await ourContainers()).length === 0, 30_000);
+}, 120_000);
+
+it("holds a user to their quota of servers running at once, and lets a user a container is shared with in until revoked", async () => {
+  const hub = t!;
+  const bob = await hub.addUser("bob");
+  expect((await hub.api("POST", "users/alice/servers/one", { token: alice })).status).toBe(202);
+  expect((await readEvents(hub.url, "/hub/api/users/alice/servers/one/progress", alice)).at(-1)).toMatchObject({ ready: true });
+  const second = await hub.api("POST", "users/alice/servers/two", { token: alice });
+  expect(second.status).toBe(400);
+  expect(second.body.detail.reasons[0]).toMatchObject({ rule: "running_servers", used: 1, requested: 1, limit: 1 });
+  expect(await ourContainers()).toHaveLength(1); // refused before a container was made
+
+  const asBob = () => fetch(`${hub.url}/user/alice/one/api/status`, { headers: { authorization: `token ${bob}` } }).then((r) => r.status);
+  expect(await asBob()).toBe(403);
+  expect((await hub.api("POST", "shares/alice/one", { token: alice, body: { user: "bob" } })).status).toBe(200);
+  expect(await asBob()).toBe(200);
+  expect((await hub.api("PATCH", "shares/alice/one", { token: alice, body: { user: "bob" } })).status).toBe(204);
+  expect(await asBob()).toBe(403);
+
+  expect([202, 204]).toContain((await hub.api("DELETE", "users/alice/servers/one", { token: alice, body: { remove: true } })).status);
+  await waitFor(async () => (await ourContainers()).length === 0, 30_000);
 }, 120_000);

@@ -56,7 +56,7 @@ describe("the launch specification", () => {
   it("is resolved once per start, stored on the server's row and handed to the backend as it is", async () => {
     t = await startTestHub({ spawners: fakeSpawnerFactory(), config: { spawner: { slowSpawnTimeout: "5s" }, hub: { publicUrl: "https://hub.example.org" } } });
     const token = await t.addUser("alice");
-    expect((await t.api("POST", "users/alice/servers/work", { token, body: { profile: "small" } })).status).toBe(201);
+    expect((await t.api("POST", "users/alice/servers/work", { token, body: { note: "for the launch test" } })).status).toBe(201);
     const ctx = fakeStarts.at(-1)!;
     expect(ctx).toMatchObject({
       user: "alice",
@@ -65,7 +65,7 @@ describe("the launch specification", () => {
       // The shipped default policy.
       limits: { cpu: 1, memoryBytes: 2e9, storageBytes: 2 * 2 ** 30 },
       env: { JUPYTERHUB_USER: "alice", JUPYTERHUB_SERVER_NAME: "work", JUPYTERHUB_SERVICE_PREFIX: "/user/alice/work/" },
-      userOptions: { profile: "small" },
+      userOptions: { note: "for the launch test" },
     });
     expect(ctx.image).toBeUndefined();
     const row = await t.hub.ctx.db.server.findFirstOrThrow({ where: { name: "work" } });

@@ -263,3 +263,47 @@ describe("server.share", () => {
     ]);
   });
 });
+
+describe("environments and sizes (server.start with options)", () => {
+  const envDoc = {
+    ...defaultDoc,
+    data: {
+      ...defaultDoc.data,
+      environments: [
+        { name: "python", displayName: "Python", image: "py:1" },
+        { name: "r", displayName: "R", image: "r:1", cpu: 4, default: true },
+      ],
+      sizes: [{ name: "half", displayName: "Half", cpu: 0.5, memory: "1GB" }],
+    },
+  };
+  const gpuDoc = {
+    file: "policies/ml.yaml",
+    data: { name: "ml", appliesTo: { groups: ["ml"] }, priority: 5, limits: { cpu: 8, memory: "64GB" }, environments: [{ name: "gpu", displayName: "GPU", image: "gpu:1", gpus: 1, default: true }] },
+  };
+  const set = setOf(envDoc, gpuDoc);
+  const start = (user: { name: string; groups: string[] }, options = {}) => decide(set, { action: "server.start", user, server: { name: "s" }, options });
+
+  it("gives the default environment of the highest priority, its resources capped by the per-server limits", () => {
+    const plain = start(alice);
+    expect(plain.environment?.environment?.name).toBe("r");
+    expect(plain.limits).toMatchObject({ cpu: 1, memoryBytes: 2e9 }); // r asks for 4 CPU; alice may have 1
+    const ml = start({ name: "mia", groups: ["ml"] });
+    expect(ml.environment?.environment).toMatchObject({ name: "gpu", gpus: 1, policy: "ml" });
+    expect(ml.limits).toMatchObject({ cpu: 8, memoryBytes: 64e9 });
+  });
+
+  it("takes a size in place of the environment's resources, and refuses what is not offered", () => {
+    expect(start(alice, { profile: "python", size: "half" }).limits).toMatchObject({ cpu: 0.5, memoryBytes: 1e9 });
+    expect(start(alice, { profile: "gpu" }).reasons).toEqual([
+      { rule: "environment_not_offered", policy: "ml", value: "gpu", message: "environment gpu is offered to group ml; you are in no group; yours: python, r" },
+    ]);
+    expect(start(alice, { size: "xl" }).reasons[0]).toMatchObject({ rule: "size_unknown", message: "there is no size named xl; yours: half" });
+  });
+
+  it("refuses a set where two policies define an environment of the same name", async () => {
+    const { policySetFromObjects } = await import("../../src/policy/index.js");
+    const twice = policySetFromObjects("policies", [envDoc, { ...gpuDoc, data: { ...gpuDoc.data, environments: [{ name: "r", displayName: "R again" }] } }]);
+    expect(twice.set).toBeUndefined();
+    expect(twice.problems).toEqual(['policies/ml.yaml: environments[0].name: "r" is also defined in policies/default.yaml; names must be unique']);
+  });
+});

@@ -40,6 +40,16 @@ describe("loadPolicyDir", () => {
     expect(set?.overrides.map((p) => p.name)).toEqual(["research"]);
   });
 
+  it("the shipped environments example is valid and gives its group the GPU environment by default", async () => {
+    const dir = await policyDir({ "default.yaml": DEFAULT_POLICY });
+    await copyFile(path.join(shippedDir, "examples/environments.yaml"), path.join(dir, "environments.yaml"));
+    const { set, problems } = await loadPolicyDir(dir);
+    expect(problems).toEqual([]);
+    const start = decide(set!, { action: "server.start", user: { name: "mia", groups: ["ml-research"] }, server: { name: "" } });
+    expect(start.environment?.environment).toMatchObject({ name: "gpu-pytorch", gpus: 1, nodeSelector: { accelerator: "nvidia" } });
+    expect(start.limits).toMatchObject({ cpu: 4, memoryBytes: 32 * 2 ** 30 });
+  });
+
   it("the shipped Binder course example is valid and restricts its group to the course organisation", async () => {
     const dir = await policyDir({ "default.yaml": DEFAULT_POLICY });
     await copyFile(path.join(shippedDir, "examples/binder-course.yaml"), path.join(dir, "binder-course.yaml"));
@@ -104,7 +114,7 @@ colour: blue
         `${f}: appliesTo.groups[1]: expected string, got 7`,
         `${f}: priority: expected number, got string "high"`,
         `${f}: limits.namedservers: unknown field (did you mean "namedServers"?)`,
-        `${f}: colour: unknown field (known fields: name, description, appliesTo, priority, limits, repositories, capacity)`,
+        `${f}: colour: unknown field (known fields: name, description, appliesTo, priority, limits, repositories, environments, sizes, capacity)`,
       ]),
     );
     expect(problems).toContain(`${f}: limits.namedServers: expected a whole number, got 2.5`);

@@ -107,6 +107,13 @@ describe("podManifest", () => {
     expect(spec.tolerations).toBeUndefined();
   });
 
+  it("gives an environment's GPUs as the extended resource nvidia.com/gpu, requested and limited alike", () => {
+    const gpu = podManifest(input({ gpus: 2 })).spec!.containers[0]!.resources!;
+    expect(gpu.requests).toMatchObject({ "nvidia.com/gpu": "2" });
+    expect(gpu.limits).toMatchObject({ "nvidia.com/gpu": "2" });
+    expect(spec.containers[0]!.resources!.limits).not.toHaveProperty(["nvidia.com/gpu"]);
+  });
+
   it("claims the policy's storage from the configured class, and keeps the token in a Secret", () => {
     const claim = claimManifest({ meta: input().meta, storageBytes: 2 * 2 ** 30, storageClass: "fast", accessMode: "ReadWriteOnce" });
     expect(claim.spec).toEqual({ accessModes: ["ReadWriteOnce"], storageClassName: "fast", resources: { requests: { storage: "2147483648" } } });

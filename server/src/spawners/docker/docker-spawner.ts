@@ -150,6 +150,7 @@ export class DockerSpawner implements Spawner {
   ): Promise<Endpoint> {
     const { shared, name } = this;
     const image = ctx.image ?? shared.image;
+    if (ctx.gpus) throw new SpawnError("backend", `this hub's containers get no GPUs; this environment needs ${ctx.gpus} (choose one without GPUs)`);
     if (!image) {
       throw new SpawnError("backend", "No image to run this server: set spawner.docker.image, or launch it from a Binder build.");
     }
@@ -178,7 +179,7 @@ export class DockerSpawner implements Spawner {
     const spec = containerSpec({
       name,
       image,
-      command: shared.command,
+      command: ctx.command ?? shared.command,
       args: shared.args,
       env: { ...shared.env, ...ctx.env },
       token: ctx.token,

@@ -48,6 +48,8 @@ export interface PodInput {
   hubConfigMap: string;
   terminationGraceSeconds: number;
   nodeSelector: Record<string, string>;
+  /** GPUs (nvidia.com/gpu), requested and limited alike, as Kubernetes requires for extended resources. */
+  gpus?: number;
   tolerations: Array<Record<string, unknown>>;
   priorityClassName?: string;
   extraVolumes: Array<Record<string, unknown>>;
@@ -96,7 +98,9 @@ export function podManifest(input: PodInput): V1Pod {
             { name: "JUPYTER_TOKEN", valueFrom: { secretKeyRef: { name: input.secretName, key: TOKEN_KEY } } },
           ],
           ports: [{ name: "http", containerPort: JUPYTER_PORT, protocol: "TCP" }],
-          resources: { requests: resources, limits: resources },
+          resources: input.gpus
+            ? { requests: { ...resources, "nvidia.com/gpu": String(input.gpus) }, limits: { ...resources, "nvidia.com/gpu": String(input.gpus) } }
+            : { requests: resources, limits: resources },
           securityContext: {
             allowPrivilegeEscalation: false,
             privileged: false,

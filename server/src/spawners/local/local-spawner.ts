@@ -181,8 +181,11 @@ export class LocalSpawner implements Spawner {
     const socketPath = path.join(this.socketDir, SOCKET_NAME);
 
     const spawnId = randomUUID();
+    if (ctx.gpus) throw new SpawnError("backend", `local servers have no GPUs to give; this environment needs ${ctx.gpus} (choose one without GPUs)`);
     const { argv, env, jupyter, sandboxed } = await planLaunch({
       ...shared,
+      // An environment's command (a venv of its own) instead of spawner.local.command.
+      command: ctx.command ?? shared.command,
       hide: [...shared.hide, shared.rootDir, shared.runRoot],
       layout,
       socketDir: this.socketDir,

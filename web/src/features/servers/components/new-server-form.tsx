@@ -1,6 +1,8 @@
 import { useId, useState, type FormEvent } from "react";
 import { ErrorAlert } from "../../../components/error-alert";
-import { useStartServer } from "../api/start-server";
+import { useEnvironments } from "../api/get-environments";
+import { useStartServer, type StartOptions } from "../api/start-server";
+import { EnvironmentChoice } from "./environment-choice";
 import { MAX_SERVER_NAME, serverNameProblem } from "../server-name-rule";
 
 interface NewServerFormProps {
@@ -15,7 +17,9 @@ interface NewServerFormProps {
 /** Creates a named server. The name is checked as it is typed; the hub's policies still have the last word. */
 export function NewServerForm({ user, existing, atLimit, limit, onCreated }: NewServerFormProps) {
   const [name, setName] = useState("");
+  const [options, setOptions] = useState<StartOptions>({});
   const start = useStartServer(user);
+  const offer = useEnvironments(user);
   const inputId = useId();
   const ruleId = useId();
   const problemId = useId();
@@ -26,7 +30,7 @@ export function NewServerForm({ user, existing, atLimit, limit, onCreated }: New
     e.preventDefault();
     if (problem) return;
     const created = name;
-    start.mutate(created, {
+    start.mutate({ server: created, options }, {
       onSuccess: () => {
         onCreated(created);
         setName("");
@@ -64,6 +68,7 @@ export function NewServerForm({ user, existing, atLimit, limit, onCreated }: New
           {problem}
         </p>
       )}
+      {offer.data && <EnvironmentChoice offer={offer.data} value={options} onChange={setOptions} />}
       <ErrorAlert error={start.error} />
       <button type="submit" className="primary" disabled={problem !== null || start.isPending}>
         {start.isPending ? "Creating…" : "Create and start"}

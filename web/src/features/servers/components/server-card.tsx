@@ -56,6 +56,15 @@ export function ServerCard({ user, server, onStarted, extras }: ServerCardProps)
             </dd>
           </>
         )}
+        {typeof server.user_options.profile === "string" && (
+          <>
+            <dt>Environment</dt>
+            <dd>
+              {server.user_options.profile}
+              {typeof server.user_options.size === "string" && ` · size ${server.user_options.size}`}
+            </dd>
+          </>
+        )}
         <dt>Limits</dt>
         <dd>
           {server.limits.cpu} CPU · {server.limits.memory} memory · {server.limits.storage} storage
