@@ -33,6 +33,12 @@ limits: { namedServers: 5, serverNameMaxLength: 20, idleTimeout: 2h, storage: 64
 appliesTo: { users: [greedy] }
 limits: { cpu: 64 }
 `,
+  "envy.yaml": `name: envy
+appliesTo: { users: [envy] }
+limits: { cpu: 0.2 }
+environments:
+  - { name: pinned, displayName: Pinned to Linux nodes, command: [jupyter, server], cpu: 0.15, nodeSelector: { kubernetes.io/os: linux } }
+`,
 };
 
 const kubernetesConfig = (overrides: Record<string, unknown> = {}) => ({
@@ -261,6 +267,22 @@ describe("more failures, in the cluster's words", () => {
     expect((await namespace.core.readNamespacedPod({ name: stray, namespace: namespace.name })).metadata?.deletionTimestamp).toBeUndefined();
     await namespace.core.deleteNamespacedPod({ name: stray, namespace: namespace.name, gracePeriodSeconds: 0 });
   }, 120_000);
+});
+
+describe("environments", () => {
+  it("starts a pod as the environment chosen: its command, resources and node labels", async () => {
+    const hub = t!;
+    const envy = await hub.addUser("envy");
+    expect((await hub.api("POST", "users/envy/servers/e", { token: envy, body: { profile: "pinned" } })).status).toBe(202);
+    expect((await readEvents(hub.url, "/hub/api/users/envy/servers/e/progress", envy, 120_000)).at(-1)).toMatchObject({ ready: true });
+    const pod = (await pods()).find((p) => p.metadata?.name === `${prefix}-envy--e`)!;
+    expect(pod.spec!.nodeSelector).toEqual({ "kubernetes.io/os": "linux" });
+    expect(pod.spec!.containers[0]!.command!.slice(0, 2)).toEqual(["jupyter", "server"]);
+    expect(pod.spec!.containers[0]!.resources!.limits).toMatchObject({ cpu: "150m" });
+    expect((await fetch(`${hub.url}/user/envy/e/api/status`, { headers: { authorization: `token ${envy}` } })).status).toBe(200);
+    expect([202, 204]).toContain((await hub.api("DELETE", "users/envy/servers/e", { token: envy, body: { remove: true } })).status);
+    await waitFor(async () => (await clusterLeftovers(namespace.core, namespace.name, prefix)).length === 0, 60_000);
+  }, 180_000);
 });
 
 describe("a hub killed and started again", () => {
