@@ -112,10 +112,7 @@ export function sharesRouter(ctx: HubContext): Router {
 
   const leave = async (req: Request, res: Response) => {
     const user = await targetUser(ctx, req, String(req.params.name));
-    const ownerUser = await ctx.users.get(String(req.params.owner)).catch(() => undefined);
-    if (!ownerUser) throw new InputError(`no such user: ${String(req.params.owner)}`);
-    // Only a share made to the user by name can be left; a group's share is the group's.
-    await ctx.sharing.revoke(ownerUser, server(req), { kind: "user", name: user.name });
+    await ctx.sharing.leave(user.name, String(req.params.owner), server(req));
     res.status(204).end();
   };
   router.delete("/users/:name/shared/:owner/:server", leave);

@@ -97,6 +97,19 @@ export class Sharing {
     return count;
   }
 
+  /**
+   * `name` gives up the share of `owner`'s server made to them by name (a group's share is the group's). The same
+   * answer whether or not there was one, so that nobody learns other users' server names from it.
+   */
+  async leave(name: string, owner: string, serverName: string): Promise<void> {
+    const { count } = await this.o.db.serverShare.deleteMany({
+      where: { kind: "user", target: name, server: { name: serverName, user: { name: owner } } },
+    });
+    if (count === 0) return;
+    const closed = (await this.o.onRevoked?.(owner, serverName, (who) => this.mayUse(who, owner, serverName))) ?? 0;
+    this.o.logger.info({ owner, server: serverName, user: name, webSocketsClosed: closed }, "share left");
+  }
+
   /** The servers shared with `user`, by name or through one of their groups. */
   async sharedWith(user: PolicyUser): Promise<SharedServer[]> {
     const rows = await this.o.db.serverShare.findMany({

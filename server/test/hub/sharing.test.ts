@@ -124,6 +124,8 @@ describe("sharing a server", () => {
     expect((await t.api("POST", "shares/alice/work", { token: tokens.alice, body: { user: "bob" } })).status).toBe(200);
     expect((await t.api("DELETE", "users/bob/shared/alice/work", { token: tokens.bob })).status).toBe(204);
     expect(await status("bob")).toBe(403);
+    // The same answer for a server that does not exist: leaving tells nothing about other users' servers.
+    expect((await t.api("DELETE", "users/bob/shared/alice/no-such-server", { token: tokens.bob })).status).toBe(204);
     expect((await t.api("DELETE", "shares/alice/work", { token: tokens.alice })).status).toBe(204);
     expect(await status("carol")).toBe(403);
 
