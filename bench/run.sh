@@ -3,7 +3,7 @@
 # compares spawns with and without user isolation instead, `bench/run.sh stops` stopping thousands of servers at once,
 # `bench/run.sh kubernetes` the Kubernetes backend beside KubeSpawner on the test cluster (scripts/test-cluster.sh),
 # `bench/run.sh policy` the policy engine with 100 policies and 10,000 users, `bench/run.sh audit` the audit trail
-# with 100,000 events.
+# with 100,000 events, `bench/run.sh proxy` the proxy alone against configurable-http-proxy with a fast upstream.
 # Run by hand, not in CI: it takes ~15 minutes on 2 cores (`stops`: up to an hour), starts a few hundred Jupyter
 # servers and rewrites the results block of docs/benchmarks.md (`isolation` and `stops` print theirs).
 # Everything it installs goes to bench/.cache/ (git-ignored); every process it starts is stopped at the end.
@@ -50,6 +50,12 @@ fi
   npm install --prefix "$cache/chp" --no-audit --no-fund --loglevel=error configurable-http-proxy@5
 [[ -f $cache/autocannon/node_modules/autocannon/autocannon.js ]] ||
   npm install --prefix "$cache/autocannon" --no-audit --no-fund --loglevel=error autocannon@8
+
+# `bench/run.sh proxy`: Ganymede's proxy and configurable-http-proxy alone, each in front of the same fast upstream
+# (bench/proxy.ts; about two minutes).
+if [[ "${1:-}" == proxy ]]; then
+  cd server && exec node --import tsx ../bench/proxy.ts
+fi
 
 # `bench/run.sh isolation`: what user isolation costs a spawn, against the build before it (bench/isolation.mjs).
 if [[ "${1:-}" == isolation ]]; then
