@@ -13,7 +13,7 @@ import { FifoSlots, type SlotTicket } from "../lib/fifo-slots.js";
 import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
 import { ConflictError, ForeignServerError, InputError, NotFoundError, PolicyDenied, SpawnError, type PolicyReason } from "../errors.js";
-import { lifetimeDeadlines, type RunningServer, type ServerUsage } from "../policy/index.js";
+import { lifetimeDeadlines, type Decision, type RunningServer, type ServerUsage } from "../policy/index.js";
 import type { Db } from "../store/database.js";
 import { isUniqueViolation } from "../store/database.js";
 import type { IsolationReport, Spawner, SpawnerFactory } from "../spawners/types.js";
@@ -186,7 +186,7 @@ export class Servers {
       progress: runtime.progress,
       launch,
       signal: abort.signal,
-      ...(queued ? { admit: (signal: AbortSignal) => this.waitForRoom(user, policyUser, serverName, limits, queued, runtime.progress, signal) } : {}),
+      ...(queued ? { admit: (signal: AbortSignal) => this.waitForRoom(user, policyUser, serverName, userOptions, limits, queued, runtime.progress, signal) } : {}),
     };
     runtime.task = runSpawn(this.o, job).finally(() => {
       runtime.pending = null;
@@ -227,13 +227,7 @@ export class Servers {
     origin: BinderOrigin | undefined,
   ): Promise<{ claimed: ServerRow; created: boolean; launch: LaunchSpec; limits: EffectiveLimits; queued?: PolicyReason[] }> {
     const usage = this.quotasApply(policyUser) ? await this.usageOf(user, policyUser, serverName, !row) : undefined;
-    const decision = this.o.policy.decide({
-      action: "server.start",
-      user: policyUser,
-      server: { name: serverName },
-      options: environmentRequestOf(userOptions),
-      ...(usage ? { usage } : {}),
-    });
+    const decision = this.decideStart(policyUser, serverName, userOptions, usage);
     if (!decision.allow && !decision.queue) throw new PolicyDenied(decision.reasons);
     const limits = decision.limits;
     // The one launch specification of this start: stored on the row, handed unchanged to the backend.
@@ -300,6 +294,20 @@ export class Servers {
     return { claimed, created, launch, limits, queued: decision.reasons };
   }
 
+  /**
+   * The policy's decision on a start: the environment and size its options ask for and, with `usage`, the quotas.
+   * The same question when a start is claimed and each time one waiting in line is checked again.
+   */
+  private decideStart(policyUser: PolicyUser, serverName: string, userOptions: Record<string, unknown>, usage?: ServerUsage): Decision {
+    return this.o.policy.decide({
+      action: "server.start",
+      user: policyUser,
+      server: { name: serverName },
+      options: environmentRequestOf(userOptions),
+      ...(usage ? { usage } : {}),
+    });
+  }
+
   /** Whether any quota across servers applies to `user` (else starts need not count what runs). */
   private quotasApply(user: PolicyUser): boolean {
     const limits = this.o.policy.limitsFor(user);
@@ -331,6 +339,7 @@ export class Servers {
     user: UserRow,
     policyUser: PolicyUser,
     serverName: string,
+    userOptions: Record<string, unknown>,
     limits: EffectiveLimits,
     reasons: PolicyReason[],
     progress: ProgressLog,
@@ -348,7 +357,7 @@ export class Servers {
         {
           check: async () => {
             const usage = await this.usageOf(user, policyUser, serverName, false);
-            const decision = this.o.policy.decide({ action: "server.start", user: policyUser, server: { name: serverName }, usage });
+            const decision = this.decideStart(policyUser, serverName, userOptions, usage);
             const pools = this.o.policy.poolsFor(policyUser);
             if (decision.allow) return { outcome: "allowed", pools };
             return decision.queue ? { outcome: "wait", pools, reasons: decision.reasons } : { outcome: "refused", pools, reasons: decision.reasons };
