@@ -59,6 +59,11 @@ class Hub {
   async close() {
     await stopProcess(this.child, 30_000);
   }
+  /** Starts the hub again as it was started (same configuration, ports and admin token); resolves with its process. */
+  relaunch() {
+    this.child = this.launch();
+    return this.child;
+  }
 }
 
 async function waitForApi(label, url, child, logFile) {
@@ -115,11 +120,12 @@ export async function startGanymede(dir, { cli = CLI, local = [], docker, label 
   const logFile = path.join(dir, "hub.log");
   // BENCH_HUB_NODE_ARGS: Node options for the hub alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = startProcess(process.execPath, [...nodeArgs, cli, "--config", configFile, "start"], { cwd: dir, env, logFile });
+  const launch = () => startProcess(process.execPath, [...nodeArgs, cli, "--config", configFile, "start"], { cwd: dir, env, logFile });
+  const child = launch();
   await waitForApi(label, url, child, logFile);
   // The admin exists from the first start on; its token comes from the CLI, as an operator would get it.
   const token = execFileSync(process.execPath, [cli, "--config", configFile, "token", "create", "--user", "admin"], { cwd: dir, env, encoding: "utf8" }).trim();
-  return new Hub(label, url, token, child);
+  return Object.assign(new Hub(label, url, token, child), { launch });
 }
 
 class JupyterHub extends Hub {
@@ -154,10 +160,11 @@ export async function startJupyterHub(dir, { singleUser = [path.join(VENV, "bin"
     ...(kubernetes ? { BENCH_JH_KUBERNETES: JSON.stringify(kubernetes), KUBECONFIG: kubernetes.kubeconfig } : {}),
   };
   const logFile = path.join(dir, "hub.log");
-  const child = startProcess(path.join(kubernetes?.venv ?? VENV, "bin", "jupyterhub"), ["-f", path.join(ROOT, "bench", "jupyterhub_config.py")], { cwd: dir, env, logFile });
+  const launch = () => startProcess(path.join(kubernetes?.venv ?? VENV, "bin", "jupyterhub"), ["-f", path.join(ROOT, "bench", "jupyterhub_config.py")], { cwd: dir, env, logFile });
+  const child = launch();
   const url = `http://127.0.0.1:${port}`; // CHP's public port: every request goes through the proxy
   await waitForApi("JupyterHub", url, child, logFile);
-  return new JupyterHub(url, token, child, dir);
+  return Object.assign(new JupyterHub(url, token, child, dir), { launch });
 }
 
 /**

@@ -3,7 +3,8 @@
 # compares spawns with and without user isolation instead, `bench/run.sh stops` stopping thousands of servers at once,
 # `bench/run.sh kubernetes` the Kubernetes backend beside KubeSpawner on the test cluster (scripts/test-cluster.sh),
 # `bench/run.sh policy` the policy engine with 100 policies and 10,000 users, `bench/run.sh audit` the audit trail
-# with 100,000 events, `bench/run.sh proxy` the proxy alone against configurable-http-proxy with a fast upstream.
+# with 100,000 events, `bench/run.sh proxy` the proxy alone against configurable-http-proxy with a fast upstream,
+# `bench/run.sh restart` a hub killed and started again with 2,000 servers running.
 # Run by hand, not in CI: it takes ~15 minutes on 2 cores (`stops`: up to an hour), starts a few hundred Jupyter
 # servers and rewrites the results block of docs/benchmarks.md (`isolation` and `stops` print theirs).
 # Everything it installs goes to bench/.cache/ (git-ignored); every process it starts is stopped at the end.
@@ -85,6 +86,11 @@ if [[ "${1:-}" == kubernetes ]]; then
   cd server
   GANYMEDE_TEST_KUBECONFIG=$PWD/../.data/k8s/admin.kubeconfig node --import tsx ../bench/kubernetes.ts
   exit
+fi
+
+# `bench/run.sh restart`: a hub killed and started again with 2,000 servers running, both hubs (bench/restart.mjs).
+if [[ "${1:-}" == restart ]]; then
+  exec node bench/restart.mjs
 fi
 
 # `bench/run.sh stops`: stopping thousands of servers at once, both hubs with a stand-in server (bench/stops.mjs).

@@ -44,6 +44,7 @@ if $for_tests; then
   [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)     # images pushed to a real registry
   [[ -x /usr/sbin/debootstrap ]] || missing+=(debootstrap)            # scripts/make-base-image.sh
   command -v git >/dev/null || missing+=(git)                         # repositories the builder clones
+  [[ -x /usr/sbin/haproxy ]] || missing+=(haproxy)                   # the load balancer in front of hub replicas
 fi
 if (( ${#missing[@]} )); then
   log "installing from Debian: ${missing[*]}"

@@ -44,6 +44,11 @@ export const chartValuesSchema = z
         imagePullSecrets: z.array(z.string()).describe("Secrets with credentials for private registries (names)."),
         config: configSchema.describe("The hub's own configuration (ganymede.yaml, README \"Configuration\"), merged over what the chart sets (where it listens, its folders, the Kubernetes backends in the release's namespace). Secrets go in `secrets`."),
         database: z.enum(["sqlite", "postgresql"]).describe("`sqlite`: a file on the hub's claim; `postgresql`: the URL in secrets.databaseUrl."),
+        replicas: z
+          .number()
+          .int()
+          .min(1)
+          .describe("Hub pods: each answers any request and proxies any server; background work has one owner. More than one needs database: postgresql; they are then replaced one at a time (RollingUpdate)."),
         persistence: z
           .object({
             size: z.string().describe("The size of the hub's claim (the SQLite file, the generated secret key, the first administrator's password)."),
@@ -151,4 +156,10 @@ export const chartValuesSchema = z
       })
       .strict(),
   })
-  .strict();
+  .strict()
+  .superRefine((values, ctx) => {
+    // Replicas share routes, leases and work through the database: a SQLite file on one pod's claim cannot be shared.
+    if (values.hub.replicas > 1 && values.hub.database !== "postgresql") {
+      ctx.addIssue({ code: "custom", path: ["hub", "replicas"], message: "more than one hub replica needs hub.database: postgresql" });
+    }
+  });

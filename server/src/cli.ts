@@ -68,11 +68,12 @@ program
     // Weak isolation is said loudly, outside the JSON log, where whoever started the hub reads it.
     for (const warning of hub.ctx.servers.isolation().warnings) banner.push(`WARNING (server isolation): ${warning}`);
     process.stderr.write(banner.join("\n") + "\n");
-    const shutdown = () => {
-      void hub.close().then(() => process.exit(0));
+    // SIGTERM (Kubernetes, systemd, a rolling restart) drains: requests and starts in flight finish first.
+    const shutdown = (drain: boolean) => () => {
+      void hub.close({ drain }).then(() => process.exit(0));
     };
-    process.once("SIGINT", shutdown);
-    process.once("SIGTERM", shutdown);
+    process.once("SIGINT", shutdown(false));
+    process.once("SIGTERM", shutdown(true));
     process.on("SIGHUP", () => hub.ctx.policy.sighup());
   });
 

@@ -144,7 +144,7 @@ async function jsonFrom(router: unknown, method: string, path: string, req: Json
   if (!layer?.route) throw new Error(`no route ${method.toUpperCase()} ${path}`);
   const route = layer.route;
   return new Promise<Json>((resolve, reject) => {
-    const res = { json: (body: Json) => resolve(body) };
+    const res = { json: (body: Json) => resolve(body), status: () => res };
     route.dispatch({ method: method.toUpperCase(), ...req }, res, (err) => reject(err ?? new Error("route did not answer")));
   });
 }

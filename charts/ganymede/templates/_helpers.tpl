@@ -131,3 +131,14 @@ clientSecretFile), or environment variables the Deployment sets (the database's 
   ports: {{ toYaml $dns | nindent 4 }}
 {{- end }}
 {{- end }}
+
+{{/* A duration of the hub's configuration ("30s", "2m", "1h", or milliseconds) in whole seconds. */}}
+{{- define "ganymede.seconds" -}}
+{{- $d := toString . -}}
+{{- if hasSuffix "ms" $d -}}{{ div (trimSuffix "ms" $d | int) 1000 }}
+{{- else if hasSuffix "s" $d -}}{{ trimSuffix "s" $d | int }}
+{{- else if hasSuffix "m" $d -}}{{ mul (trimSuffix "m" $d | int) 60 }}
+{{- else if hasSuffix "h" $d -}}{{ mul (trimSuffix "h" $d | int) 3600 }}
+{{- else -}}{{ div ($d | int) 1000 }}
+{{- end -}}
+{{- end }}

@@ -1,10 +1,12 @@
 /**
  * Slows down password guessing: failed sign-ins are counted per username and per client address over a window;
  * past either limit, sign-in answers 429 with Retry-After until the window moves on. A success clears the
- * username's count. Counters are in memory (rate-limiter-flexible, which can move them to Redis or the database when
- * the hub runs as several replicas).
+ * username's count. Counters live in the database (rate-limiter-flexible's Prisma store, table SignInFailure), so that
+ * every hub replica counts the same failures: a guesser spreading attempts over replicas gains nothing. A sign-in
+ * costs one or two small queries, and failed ones are rare.
  */
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterPrisma, RateLimiterRes } from "rate-limiter-flexible";
+import type { Db } from "../store/database.js";
 import { RateLimitedError } from "../errors.js";
 
 export interface ThrottleLimits {
@@ -16,13 +18,14 @@ export interface ThrottleLimits {
 }
 
 export class SignInThrottle {
-  private readonly users: RateLimiterMemory;
-  private readonly addresses: RateLimiterMemory;
+  private readonly users: RateLimiterPrisma;
+  private readonly addresses: RateLimiterPrisma;
 
-  constructor(limits: ThrottleLimits) {
+  constructor(db: Db, limits: ThrottleLimits) {
     const duration = Math.max(1, Math.round(limits.windowMs / 1000));
-    this.users = new RateLimiterMemory({ keyPrefix: "user", points: limits.perUser, duration });
-    this.addresses = new RateLimiterMemory({ keyPrefix: "addr", points: limits.perAddress, duration });
+    const store = { storeClient: db, tableName: "signInFailure" };
+    this.users = new RateLimiterPrisma({ ...store, keyPrefix: "user", points: limits.perUser, duration });
+    this.addresses = new RateLimiterPrisma({ ...store, keyPrefix: "addr", points: limits.perAddress, duration });
   }
 
   /** Throws RateLimitedError when the username or the address has used up its failures. */

@@ -103,6 +103,25 @@ const culler = z
   .strict()
   .prefault({});
 
+const cluster = z
+  .object({
+    heartbeat: durationSchema
+      .prefault("2s")
+      .describe("How often each hub replica renews its heartbeat and its leases, and checks for work to take over."),
+    leaseTime: durationSchema
+      .prefault("10s")
+      .describe("A replica silent this long is dead: its starts and stops in flight and its background work are taken over."),
+    resyncInterval: durationSchema
+      .prefault("30s")
+      .describe("How often a replica reloads every route from the database besides the change notifications (a safety net)."),
+    drainTimeout: durationSchema
+      .prefault("30s")
+      .describe("On SIGTERM: how long the hub keeps finishing starts in flight (no longer announcing itself ready) before it exits."),
+  })
+  .strict()
+  .prefault({})
+  .describe("Several hub processes on one PostgreSQL database: each answers any request; background work has one owner.");
+
 /** An LDAP server URL: scheme, host and optional port, nothing else (no base DN in the URL). */
 const ldapUrl = z.string().regex(/^ldaps?:\/\/[^/\s]+\/?$/, { error: "must be ldap://host[:port] or ldaps://host[:port]" });
 
@@ -239,6 +258,7 @@ export const configSchema = z
     policies,
     spawner,
     culler,
+    cluster,
     audit,
     logging,
     builder: builderSchema,

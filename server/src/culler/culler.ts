@@ -23,6 +23,8 @@ export interface CullerOptions {
   audit?: AuditTrail;
   culls: { inc(): void };
   intervalMs: number;
+  /** Whether this replica culls now (only the one doing the hub's background work does). */
+  shouldRun?: () => boolean;
 }
 
 export class Culler {
@@ -33,6 +35,7 @@ export class Culler {
 
   start(): void {
     this.timer = setInterval(() => {
+      if (this.o.shouldRun && !this.o.shouldRun()) return;
       if (!this.running) this.running = this.cullOnce().catch((err: unknown) => this.o.logger.error({ err }, "culler pass failed")).finally(() => (this.running = undefined));
     }, this.o.intervalMs);
     this.timer.unref();

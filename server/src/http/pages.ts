@@ -66,7 +66,7 @@ export function signInOptions(ctx: HubContext) {
 
 export function pagesRouter(ctx: HubContext): Router {
   const { perUser, perAddress, window: windowMs } = ctx.config.auth.signInLimits;
-  const throttle = new SignInThrottle({ perUser, perAddress, windowMs });
+  const throttle = new SignInThrottle(ctx.db, { perUser, perAddress, windowMs });
   const router = Router();
   const setCookie = (res: Response, name: string, value: string, options: { httpOnly?: boolean; path?: string; maxAge?: number }) =>
     setHubCookie(ctx, res, name, value, options);
@@ -142,7 +142,9 @@ export function pagesRouter(ctx: HubContext): Router {
   });
 
   router.get("/health", async (_req, res) => {
-    res.json({ status: "ok", policies: ctx.policy.status().lastError ? "degraded" : "ok" });
+    // A replica shutting down says so: load balancers and Kubernetes readiness send new requests elsewhere.
+    const status = ctx.cluster.draining ? "draining" : "ok";
+    res.status(ctx.cluster.draining ? 503 : 200).json({ status, policies: ctx.policy.status().lastError ? "degraded" : "ok", replica: ctx.cluster.replica });
   });
 
   router.get("/metrics", attachPrincipal(ctx.identifier), async (req, res) => {

@@ -37,4 +37,6 @@ export interface HubContext {
   /** Origins this hub answers as (for Origin checks). */
   isAllowedOrigin(origin: string, req: import("node:http").IncomingMessage): boolean;
   startedAt: Date;
+  /** This hub replica: its id, and whether it is shutting down (health answers 503 so load balancers move on). */
+  cluster: { replica: string; draining: boolean };
 }

@@ -16,6 +16,9 @@ import { SESSION_COOKIE, XSRF_COOKIE } from "../auth/sessions.js";
 import { AuditTrail } from "../audit/trail.js";
 import { policyReloaded, proxyRefused } from "../audit/events.js";
 import { Culler } from "../culler/culler.js";
+import { BackgroundWork } from "../cluster/background.js";
+import { PostgresBus, SoloBus, type ClusterBus } from "../cluster/bus.js";
+import { Replica } from "../cluster/replica.js";
 import { createApp } from "../http/app.js";
 import { notRunningHandler } from "../http/not-running.js";
 import { createLogger, type Logger } from "../lib/logger.js";
@@ -42,7 +45,14 @@ export interface RunningHub {
   adminPasswordFile?: string;
   /** The culler (running every `culler.interval` when enabled); tests call its cullOnce() with a clock of their own. */
   culler: Culler;
-  close(): Promise<void>;
+  /** Whether this replica does the hub's background work now (`isHolder`), handed over when it closes. */
+  background: BackgroundWork;
+  /**
+   * Stops this hub process; user servers keep running. With `drain` (SIGTERM), /hub/health answers 503 first so a
+   * load balancer sends new requests elsewhere, requests and starts in flight finish (within cluster.drainTimeout),
+   * then the background work lease is handed over.
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
 }
 
 export async function startHub(
@@ -78,12 +88,17 @@ export async function startHub(
     },
     () => spawners.requestCounts?.() ?? [],
   );
+  const replica = new Replica(db, { heartbeatMs: config.cluster.heartbeat, leaseMs: config.cluster.leaseTime }, logger);
+  await replica.join();
+  const bus: ClusterBus = database.provider === "postgresql" ? await PostgresBus.connect(databaseUrl, replica.id, logger) : new SoloBus();
   const routes = new RouteTable();
   const servers = new Servers({
     db,
     spawners,
     policy,
     routes,
+    bus,
+    replica,
     secrets,
     logger,
     metrics,
@@ -129,13 +144,19 @@ export async function startHub(
     binder,
     isAllowedOrigin,
     startedAt: new Date(),
+    cluster: { replica: replica.id, draining: false },
   };
 
   const adminPasswordFile = await bootstrapAdmin(db, users, dataDir, logger);
-  await servers.restoreAll();
+  // Routes from the database alone: this replica answers at once; the servers are verified in the background.
+  const routed = await servers.loadRoutes();
+  if (routed) logger.info({ routes: routed }, "routes loaded");
+  const resync = setInterval(() => void servers.loadRoutes().catch((err: unknown) => logger.error({ err }, "reloading routes failed")), config.cluster.resyncInterval);
+  resync.unref();
   servers.activity.startFlushing(10_000);
 
-  const culler = new Culler({ db, servers, policy, logger, audit, culls: metrics.culls, intervalMs: config.culler.interval });
+  const background = new BackgroundWork(db, replica, servers, logger);
+  const culler = new Culler({ db, servers, policy, logger, audit, culls: metrics.culls, intervalMs: config.culler.interval, shouldRun: () => background.isHolder });
   if (config.culler.enabled) culler.start();
   const auditRetention = keepTrimmed(audit, config.audit.retention, logger);
 
@@ -169,28 +190,46 @@ export async function startHub(
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : Number(bind.port);
   const url = `${bind.protocol}//${bind.hostname}:${port}`;
-  logger.info({ url }, "hub listening");
+  logger.info({ url, replica: replica.id }, "hub listening");
+  background.start();
 
   return {
     url,
     ctx,
     adminPasswordFile,
     culler,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+    background,
+    async close(options = {}) {
+      const drainMs = options.drain ? config.cluster.drainTimeout : 0;
+      if (options.drain) {
+        ctx.cluster.draining = true;
+        // Long enough for a load balancer checking health every second or two to stop sending requests here.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(drainMs, DRAIN_NOTICE_MS)));
+      }
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections close now; requests in flight finish (when draining) before theirs do.
+      server.closeIdleConnections();
+      if (!options.drain) server.closeAllConnections();
+      // Open WebSockets end: JupyterLab reconnects, through the load balancer, to another replica.
       proxy.close();
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, drainMs))]);
+      server.closeAllConnections();
+      clearInterval(resync);
       await culler.stop();
+      await background.stop();
       clearInterval(auditRetention);
-      await servers.shutdown();
+      await servers.shutdown(drainMs);
       await audit.flush();
+      await bus.close();
+      await replica.leave();
       policy.close();
       await database.close();
     },
   };
 }
+
+/** How long a draining replica keeps answering (health 503) before it stops accepting connections. */
+const DRAIN_NOTICE_MS = 3_000;
 
 /** Deletes audit events past their retention now and hourly (a timer that does not keep the process alive). */
 function keepTrimmed(audit: AuditTrail, retentionMs: number, logger: Logger): NodeJS.Timeout {

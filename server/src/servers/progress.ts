@@ -15,6 +15,11 @@ export interface ProgressEvent {
 }
 
 export class ProgressLog extends ReplayLog<ProgressEvent> {
+  /** @param onPush hears each event as logged (the servers module tells the other hub replicas). */
+  constructor(private readonly onPush?: (event: ProgressEvent) => void) {
+    super();
+  }
+
   get done(): boolean {
     return this.ended;
   }
@@ -23,6 +28,8 @@ export class ProgressLog extends ReplayLog<ProgressEvent> {
     // Progress never goes backwards in the stream even if a backend reports out of order.
     const floor = this.last?.progress ?? 0;
     const stamped = { ...event, progress: Math.max(floor, Math.min(100, Math.round(event.progress))) };
+    if (this.done) return;
     this.append(stamped, Boolean(event.ready || event.failed));
+    this.onPush?.(stamped);
   }
 }

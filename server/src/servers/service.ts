@@ -14,6 +14,8 @@ import type { Logger } from "../lib/logger.js";
 import type { SecretBox } from "../lib/secrets.js";
 import { ConflictError, ForeignServerError, InputError, NotFoundError, PolicyDenied, SpawnError, type PolicyReason } from "../errors.js";
 import { lifetimeDeadlines, type Decision, type RunningServer, type ServerUsage } from "../policy/index.js";
+import type { ClusterBus, ClusterMessage } from "../cluster/bus.js";
+import { mapLimit } from "../lib/map-limit.js";
 import type { Db } from "../store/database.js";
 import { isUniqueViolation } from "../store/database.js";
 import type { IsolationReport, Spawner, SpawnerFactory } from "../spawners/types.js";
@@ -22,7 +24,7 @@ import { describeServer, progressUrl, serverBaseUrl, serverKey, splitKey } from 
 import { launchSpecSchema, resolveLaunch, type LaunchSpec } from "./launch.js";
 import { CapacityQueue, QueueRefusal } from "./capacity-queue.js";
 import { backendStateOf, binderOriginOf, parseJsonObject, persistState, restoreSpawner, tokenOf, type PersistedServer } from "./persisted-state.js";
-import { ProgressLog } from "./progress.js";
+import { ProgressLog, type ProgressEvent } from "./progress.js";
 import { fetchStatus, sleep } from "./readiness.js";
 import { runSpawn, type RouteSink, type SpawnJob, type SpawnMetrics } from "./spawn.js";
 import { runStop, type StopMetrics } from "./stop.js";
@@ -41,7 +43,12 @@ export interface ServersOptions {
   db: Db;
   spawners: SpawnerFactory;
   policy: ServerPolicy;
-  routes: RouteSink;
+  /** This replica's routing table (the proxy's); changes are told to the other replicas through `bus`. */
+  routes: RouteSink & { all(): readonly { user: string; serverName: string }[] };
+  /** The other hub replicas (route changes, spawn progress, cancelled starts); SoloBus with one hub. */
+  bus: ClusterBus;
+  /** This replica's id (Server.replica of the starts and stops it runs) and who else is alive. */
+  replica: { id: string; alive(): Promise<Set<string>> };
   secrets: SecretBox;
   logger: Logger;
   metrics: SpawnMetrics & StopMetrics;
@@ -58,7 +65,7 @@ export interface ServersOptions {
   audit?: AuditTrail;
 }
 
-/** In-memory state of a server with work in flight (or just restored): never persisted. */
+/** In-memory state of a server with work in flight on this replica: never persisted. */
 interface Runtime {
   spawner: Spawner;
   pending: "spawn" | "stop" | null;
@@ -71,6 +78,10 @@ interface Runtime {
 }
 
 const FAILED_SPAWN_MEMORY_MS = 10 * 60_000;
+/** How many servers are checked at once when a replica verifies that every running server still answers. */
+const VERIFY_CONCURRENCY = 32;
+/** How often a request waiting for another replica's start or stop to end looks at the database. */
+const SETTLE_POLL_MS = 200;
 /** How often starts waiting for room are checked again besides when a server stops (a reload may raise a capacity). */
 const CAPACITY_RECHECK_MS = 2_000;
 
@@ -107,6 +118,10 @@ function launchLimitsOf(launch: string | null, fallback: EffectiveLimits): { cpu
 
 type UserRow = { id: number; name: string; groups?: { group: { name: string } }[] };
 
+/** A server row with its owner's groups: what this replica keeps of a server routed or counted. */
+const WITH_GROUPS = { user: { include: { groups: { include: { group: true } } } } } as const;
+type TrackedRow = ServerRow & { user: { groups: { group: { name: string } }[] } };
+
 export class Servers {
   private readonly runtimes = new Map<string, Runtime>();
   private readonly stopSlots: FifoSlots;
@@ -121,12 +136,28 @@ export class Servers {
    */
   private readonly holding = new Map<string, RunningServer>();
   private readonly capacityQueue = new CapacityQueue(CAPACITY_RECHECK_MS, (task) => this.admissions.run(task));
+  /** Progress of starts running on other replicas, as they tell it (kept a while after the start ended). */
+  private readonly remoteProgress = new Map<string, ProgressLog>();
+  /** Route changes made here, told to the other replicas once the database says so. */
+  private readonly sharedRoutes: RouteSink;
   /** Proxy traffic and reported activity (the proxy calls `activity.touch` on every request). */
   readonly activity: ActivityLog;
 
   constructor(private readonly o: ServersOptions) {
     this.activity = new ActivityLog(o.db);
     this.stopSlots = new FifoSlots(o.concurrentStops);
+    this.sharedRoutes = {
+      add: (route) => {
+        o.routes.add(route);
+        o.bus.publish({ kind: "route", user: route.user, server: route.serverName });
+      },
+      remove: (user, serverName) => {
+        o.routes.remove(user, serverName);
+        o.bus.publish({ kind: "route", user, server: serverName });
+      },
+    };
+    o.bus.subscribe((message) => this.onClusterMessage(message));
+    o.bus.onReconnect(() => void this.loadRoutes().catch((err: unknown) => o.logger.error({ err }, "reloading routes failed")));
   }
 
   /** How the backend keeps users' servers apart (for administrators). */
@@ -157,8 +188,11 @@ export class Servers {
     let row = await this.o.db.server.findUnique({ where: { userId_name: { userId: user.id, name: serverName } } });
     // Before anything changes: a server another backend made is refused as it is (ForeignServerError).
     const restored = row ? this.spawnerFor(user.name, serverName, row) : undefined;
+    // Another replica's start or stop in flight is its own (a dead replica's is taken over within seconds).
+    if (row?.status === "pending") return "pending";
+    if (row?.status === "stopping") throw new ConflictError(`${describeServer(user.name, serverName)} is stopping; try again when it has stopped`);
     if (row?.status === "running") {
-      if (await this.isAlive(key)) throw new ConflictError(`${describeServer(user.name, serverName)} is already running`);
+      if ((await (existing?.spawner ?? restored!).poll()).running) throw new ConflictError(`${describeServer(user.name, serverName)} is already running`);
       await this.markStopped(row.id, "the server had exited", { user: user.name, server: serverName });
       row = { ...row, status: "stopped" };
     }
@@ -175,7 +209,8 @@ export class Servers {
 
     const abort = new AbortController();
     const spawner = restored ?? this.spawnerFor(user.name, serverName, row);
-    const runtime: Runtime = { spawner, pending: "spawn", progress: new ProgressLog(), abort, limits };
+    const progress = new ProgressLog((event) => this.o.bus.publish({ kind: "progress", user: user.name, server: serverName, event }));
+    const runtime: Runtime = { spawner, pending: "spawn", progress, abort, limits };
     this.runtimes.set(key, runtime);
     const job: SpawnJob = {
       user: user.name,
@@ -188,7 +223,7 @@ export class Servers {
       signal: abort.signal,
       ...(queued ? { admit: (signal: AbortSignal) => this.waitForRoom(user, policyUser, serverName, userOptions, limits, queued, runtime.progress, signal) } : {}),
     };
-    runtime.task = runSpawn(this.o, job).finally(() => {
+    runtime.task = runSpawn({ ...this.o, routes: this.sharedRoutes }, job).finally(() => {
       runtime.pending = null;
       this.queued.delete(key);
     });
@@ -196,6 +231,7 @@ export class Servers {
     runtime.task.catch(() => {
       this.holding.delete(key);
       this.capacityQueue.poke();
+      this.o.bus.publish({ kind: "route", user: user.name, server: serverName });
     });
     // A failed spawn's log stays readable (progress stream, dashboard) for a while, then the entry goes.
     runtime.task.catch(() => {
@@ -256,6 +292,7 @@ export class Servers {
             userId: user.id,
             name: serverName,
             status: "pending",
+            replica: this.o.replica.id,
             backend: this.o.spawners.backend,
             userOptions: JSON.stringify(userOptions),
             launch: JSON.stringify(launch),
@@ -271,6 +308,7 @@ export class Servers {
         where: { id: row.id, status: "stopped" },
         data: {
           status: "pending",
+          replica: this.o.replica.id,
           lastError: null,
           userOptions: JSON.stringify(userOptions),
           launch: JSON.stringify(launch),
@@ -286,6 +324,8 @@ export class Servers {
     const created = !row;
     const key = serverKey(user.name, serverName);
     const holds: RunningServer = { user: policyUser, name: serverName, cpu: limits.cpu, memoryBytes: limits.memoryBytes };
+    // The other replicas count it against the quotas too.
+    this.o.bus.publish({ kind: "route", user: user.name, server: serverName });
     if (decision.allow) {
       this.holding.set(key, holds);
       return { claimed, created, launch, limits };
@@ -406,12 +446,23 @@ export class Servers {
     }
     if (runtime?.pending === "stop") {
       await runtime.task?.catch(() => undefined);
-    } else if (row.status === "running" || row.status === "pending" || row.status === "stopping") {
+    } else if (row.status === "pending" || row.status === "stopping") {
+      // Another replica's start or stop (this one has no runtime for it): ask it to cancel a start, then wait.
+      if (options.remove) throw new ConflictError(`${describeServer(user.name, serverName)} is ${row.status === "pending" ? "starting" : "stopping"}; wait before deleting it`);
+      if (row.status === "pending") this.o.bus.publish({ kind: "cancel-start", user: user.name, server: serverName });
+      return this.settled(row.id, options.wait === true);
+    } else if (row.status === "running") {
+      // A server another backend made is refused before anything changes (ForeignServerError).
       const spawner = runtime?.spawner ?? this.spawnerFor(user.name, serverName, row);
+      // Taken atomically: two replicas asked to stop the same server at once stop it once.
+      const claimed = await this.o.db.server.updateMany({
+        where: { id: row.id, status: "running" },
+        data: { status: "stopping", replica: this.o.replica.id, lastError: null, stopReason: options.reason ?? null },
+      });
+      if (claimed.count === 0) return this.settled(row.id, options.wait === true);
       const stopping: Runtime = { spawner, pending: "stop", progress: runtime?.progress ?? new ProgressLog() };
       this.runtimes.set(key, stopping);
-      this.o.routes.remove(user.name, serverName);
-      await this.o.db.server.update({ where: { id: row.id }, data: { status: "stopping", lastError: null, stopReason: options.reason ?? null } });
+      this.sharedRoutes.remove(user.name, serverName);
       this.o.logger.info({ user: user.name, server: serverName, reason: options.reason ?? "requested" }, "stopping server");
       stopping.task = this.finishStop(key, row.id, stopping, options.remove === true);
       const outcome = await Promise.race([
@@ -422,6 +473,20 @@ export class Servers {
     }
     if (options.remove) await this.remove(user.name, serverName, row.id, this.spawnerFor(user.name, serverName, row));
     return "stopped";
+  }
+
+  /**
+   * Waits for a start or stop another replica runs to end: "stopped" once the server is stopped (or gone), "pending"
+   * after the slow-spawn window unless `wait`.
+   */
+  private async settled(rowId: number, wait: boolean): Promise<"stopped" | "pending"> {
+    const until = wait ? Infinity : Date.now() + this.o.slowSpawnTimeoutMs;
+    for (;;) {
+      const row = await this.o.db.server.findUnique({ where: { id: rowId }, select: { status: true } });
+      if (!row || row.status === "stopped") return "stopped";
+      if (Date.now() >= until) return "pending";
+      await sleep(SETTLE_POLL_MS);
+    }
   }
 
   /** Stops and deletes every server of `user`, default included, waiting for each to finish (user deletion). */
@@ -440,6 +505,7 @@ export class Servers {
       this.o.routes.remove(user.name, row.name);
       await spawner.stop();
       await this.remove(user.name, row.name, row.id, spawner);
+      this.o.bus.publish({ kind: "route", user: user.name, server: row.name });
     }
   }
 
@@ -447,7 +513,7 @@ export class Servers {
     const [user, serverName] = splitKey(key);
     try {
       const outcome = await runStop(
-        { ...this.o, slots: this.stopSlots, retryDelaysMs: this.o.stopRetryDelaysMs },
+        { ...this.o, routes: this.sharedRoutes, slots: this.stopSlots, retryDelaysMs: this.o.stopRetryDelaysMs },
         { user, serverName, rowId, spawner: runtime.spawner, onTicket: (ticket) => (runtime.stopTicket = ticket) },
       );
       if (outcome === "failed-running") {
@@ -457,6 +523,7 @@ export class Servers {
       }
       this.holding.delete(key);
       this.capacityQueue.poke();
+      this.o.bus.publish({ kind: "route", user, server: serverName });
       if (outcome === "failed-stopped") return;
       this.activity.forget(user, serverName);
       if (remove) await this.remove(user, serverName, rowId, runtime.spawner);
@@ -470,6 +537,7 @@ export class Servers {
     await this.o.db.server.delete({ where: { id: rowId } });
     this.runtimes.delete(serverKey(user, serverName));
     this.holding.delete(serverKey(user, serverName));
+    this.o.bus.publish({ kind: "route", user, server: serverName });
     this.o.logger.info({ user, server: serverName }, "server deleted with its storage");
   }
 
@@ -499,6 +567,9 @@ export class Servers {
       return log;
     }
     if (runtime && (runtime.pending === "spawn" || runtime.progress.last?.failed)) return runtime.progress;
+    // A start another replica runs: its events as that replica tells them (the log waits for the next one).
+    const remote = this.remoteProgress.get(key);
+    if (row?.status === "pending" || remote?.last?.failed) return remote ?? this.remoteProgressLog(key);
     if (!row) throw new NotFoundError(`${user.name} has no server named '${serverName}'`);
     throw new InputError(`${describeServer(user.name, serverName)} is not starting`);
   }
@@ -613,59 +684,187 @@ export class Servers {
     }
   }
 
-  // ---------------------------------------------------------------- restore and shutdown
+  // ---------------------------------------------------------------- replicas, restore and shutdown
 
   /**
-   * After a hub (re)start: reattach to every server the database believes is live. Those still answering keep their
-   * routes; the others are cleaned up and marked stopped. No running server is lost to a hub restart.
+   * Loads every route and the ledger of what runs from the database, asking no backend anything: at start (so the
+   * replica answers at once, whatever the number of servers) and after its notifications connection came back.
+   * Whether each server still answers is verified afterwards, by the replica doing background work (verifyAll).
    */
-  async restoreAll(): Promise<{ restored: number; stopped: number }> {
-    const rows = await this.o.db.server.findMany({
-      where: { status: { in: ["running", "pending", "stopping"] } },
-      include: { user: true },
-    });
-    let restored = 0;
-    let stopped = 0;
+  async loadRoutes(): Promise<number> {
+    const rows = await this.o.db.server.findMany({ where: { status: { in: ["running", "pending", "stopping"] } }, include: WITH_GROUPS });
+    const known = new Set<string>();
     for (const row of rows) {
-      const key = serverKey(row.user.name, row.name);
+      known.add(serverKey(row.user.name, row.name));
+      this.track(row.user.name, row.name, row);
+    }
+    for (const route of this.o.routes.all()) {
+      if (!known.has(serverKey(route.user, route.serverName))) this.track(route.user, route.serverName, null);
+    }
+    return this.o.routes.all().length;
+  }
+
+  /** What another replica said changed (a route, a start's progress, a start to cancel). */
+  private onClusterMessage(message: ClusterMessage): void {
+    const key = serverKey(message.user, message.server);
+    if (message.kind === "route") {
+      void this.o.db.server
+        .findFirst({ where: { name: message.server, user: { name: message.user } }, include: WITH_GROUPS })
+        .then((row) => {
+          this.track(message.user, message.server, row);
+          this.capacityQueue.poke(); // room may have been freed
+        })
+        .catch((err: unknown) => this.o.logger.error({ err, key }, "could not follow a route change"));
+    } else if (message.kind === "progress") {
+      let log = this.remoteProgress.get(key);
+      // A new start after one that ended: a new log.
+      if (!log || log.done) log = this.remoteProgressLog(key);
+      log.push(message.event);
+      if (log.done) {
+        const ended = log;
+        setTimeout(() => this.remoteProgress.get(key) === ended && this.remoteProgress.delete(key), FAILED_SPAWN_MEMORY_MS).unref();
+      }
+    } else {
+      const runtime = this.runtimes.get(key);
+      if (runtime?.pending === "spawn") runtime.abort?.abort();
+    }
+  }
+
+  private remoteProgressLog(key: string): ProgressLog {
+    const log = new ProgressLog();
+    this.remoteProgress.set(key, log);
+    return log;
+  }
+
+  /** Tells a start's followers on every replica (this one included) how it ended when this replica did not run it. */
+  private tellProgress(user: string, serverName: string, event: ProgressEvent): void {
+    const message = { kind: "progress" as const, user, server: serverName, event };
+    this.onClusterMessage(message);
+    this.o.bus.publish(message);
+  }
+
+  /** Makes this replica's route and ledger entry of a server agree with its row (null: no row any more). */
+  private track(user: string, serverName: string, row: TrackedRow | null): void {
+    const key = serverKey(user, serverName);
+    if (this.runtimes.get(key)?.pending) return; // this replica's own start or stop: its own state is the truth
+    const token = row ? tokenOf(row.backendState, this.o.secrets) : undefined;
+    if (row?.status === "running" && row.endpoint && token) this.o.routes.add({ user, serverName, target: row.endpoint, token });
+    else this.o.routes.remove(user, serverName);
+    if (row && (row.status === "running" || row.status === "pending")) {
+      const owner: PolicyUser = { name: user, groups: row.user.groups.map((g) => g.group.name) };
+      this.holding.set(key, { user: owner, name: serverName, ...launchLimitsOf(row.launch, this.o.policy.limitsFor(owner)) });
+    } else {
+      this.holding.delete(key);
+    }
+  }
+
+  /**
+   * Checks that every server the database says runs still answers (32 at a time); those that do not are cleaned up
+   * and marked stopped, with the reason. The replica doing background work runs it when it takes that work on (the
+   * hub restarted, or the replica that had it died), after it already answers requests.
+   */
+  async verifyAll(): Promise<{ verified: number; stopped: number }> {
+    const rows = await this.o.db.server.findMany({ where: { status: "running" }, include: { user: true } });
+    let stopped = 0;
+    await mapLimit(rows, VERIFY_CONCURRENCY, async (row) => {
+      if (this.runtimes.get(serverKey(row.user.name, row.name))?.pending) return;
       let spawner: Spawner;
       try {
         spawner = this.spawnerFor(row.user.name, row.name, row);
       } catch (err) {
         if (!(err instanceof ForeignServerError)) throw err;
         await this.keepForeign(row, err);
-        continue;
+        return;
       }
-      const token = tokenOf(row.backendState, this.o.secrets);
-      const alive = row.endpoint && token && (await spawner.poll()).running
-        ? await fetchStatus(row.endpoint, serverBaseUrl(row.user.name, row.name), token, 3000)
-        : undefined;
-      if (alive && row.endpoint && token && row.status !== "stopping") {
-        await this.o.db.server.update({ where: { id: row.id }, data: { status: "running" } });
-        this.o.routes.add({ user: row.user.name, serverName: row.name, target: row.endpoint, token });
-        const owner = await this.policyUser(row.user);
-        const limits = this.o.policy.limitsFor(owner);
-        this.runtimes.set(key, { spawner, pending: null, progress: new ProgressLog(), limits });
-        this.holding.set(key, { user: owner, name: row.name, ...launchLimitsOf(row.launch, limits) });
-        restored++;
-      } else {
-        await spawner.stop({ now: true }).catch((err: unknown) => this.o.logger.warn({ err, key }, "cleanup of a dead server"));
-        const why = `not answering when the hub started (it was ${row.status})`;
-        await this.o.db.server.update({
-          where: { id: row.id },
-          data: { status: "stopped", endpoint: null, stoppedAt: new Date(), stopReason: why, ...this.persist(spawner) },
-        });
-        this.auditFound(row.user.name, row.name, why);
-        stopped++;
-      }
-    }
-    if (rows.length) this.o.logger.info({ restored, stopped }, "servers restored after hub start");
+      if (await this.answers(row, spawner)) return;
+      // Taken from "running" only if it still is: a stop or a start since the query is not undone.
+      const claimed = await this.o.db.server.updateMany({ where: { id: row.id, status: "running" }, data: { status: "stopping", replica: this.o.replica.id } });
+      if (claimed.count === 0) return;
+      await this.endFound(row.user.name, row.name, row.id, spawner, { stopReason: "not answering when the hub started (it was running)" });
+      stopped++;
+    });
+    if (rows.length) this.o.logger.info({ verified: rows.length - stopped, stopped }, "running servers verified");
     const unknown = this.o.spawners.unknownServers?.(rows.map((row) => ({ user: row.user.name, serverName: row.name }))) ?? [];
     if (unknown.length) {
       // Not the hub's to delete: its record is gone (restored from a backup? another hub with the same prefix?).
       this.o.logger.warn({ unknown }, "the backend runs servers this hub has no record of; left running for an administrator to look at");
     }
-    return { restored, stopped };
+    return { verified: rows.length - stopped, stopped };
+  }
+
+  /**
+   * Ends the starts and stops in flight of replicas that died (or of the hub process before this one): a start whose
+   * server answers is kept, running and routed; any other start is cleaned up and stopped with the reason; a stop is
+   * finished. Each is claimed atomically first, so two replicas never take the same one over.
+   */
+  async takeOver(alive: ReadonlySet<string>): Promise<number> {
+    const rows = await this.o.db.server.findMany({
+      where: { status: { in: ["pending", "stopping"] }, OR: [{ replica: null }, { replica: { notIn: [...alive] } }] },
+      include: { user: true },
+    });
+    let taken = 0;
+    for (const row of rows) {
+      const user = row.user.name;
+      if (this.runtimes.get(serverKey(user, row.name))?.pending) continue;
+      const claimed = await this.o.db.server.updateMany({
+        where: { id: row.id, status: row.status, replica: row.replica },
+        data: { replica: this.o.replica.id },
+      });
+      if (claimed.count === 0) continue;
+      taken++;
+      const gone = row.replica ? `hub replica ${row.replica}` : "the hub process before this one";
+      let spawner: Spawner;
+      try {
+        spawner = this.spawnerFor(user, row.name, row);
+      } catch (err) {
+        if (!(err instanceof ForeignServerError)) throw err;
+        await this.keepForeign(row, err);
+        continue;
+      }
+      if (row.status === "pending" && (await this.answers(row, spawner))) {
+        const now = new Date();
+        const updated = await this.o.db.server.update({
+          where: { id: row.id },
+          data: { status: "running", startedAt: row.startedAt ?? now, lastActivity: row.lastActivity ?? now },
+          include: WITH_GROUPS,
+        });
+        this.track(user, row.name, updated);
+        this.o.bus.publish({ kind: "route", user, server: row.name });
+        const url = serverBaseUrl(user, row.name);
+        this.tellProgress(user, row.name, { progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url });
+        this.o.logger.info({ user, server: row.name, from: gone }, "start taken over: the server answers");
+        continue;
+      }
+      if (row.status === "pending") {
+        const why = `the start was cut short: ${gone} stopped before the server was ready`;
+        await this.endFound(user, row.name, row.id, spawner, { stopReason: why, lastError: why });
+        this.tellProgress(user, row.name, { progress: 100, failed: true, message: `Spawn failed: ${why}` });
+      } else {
+        await this.endFound(user, row.name, row.id, spawner, { stopReason: row.stopReason ?? `stopped (the stop was finished for ${gone})` });
+      }
+      this.o.logger.warn({ user, server: row.name, status: row.status, from: gone }, "work of a dead replica taken over");
+    }
+    return taken;
+  }
+
+  /** Whether a server's backend says it runs and the Jupyter server answers (one request each). */
+  private async answers(row: PersistedServer & { endpoint: string | null; name: string; user: { name: string } }, spawner: Spawner): Promise<boolean> {
+    const token = tokenOf(row.backendState, this.o.secrets);
+    if (!row.endpoint || !token || !(await spawner.poll().then((p) => p.running, () => false))) return false;
+    return Boolean(await fetchStatus(row.endpoint, serverBaseUrl(row.user.name, row.name), token, 3000));
+  }
+
+  /** Stops what is left of a server the hub found dead or cut short, marks it stopped with the reason, tells everyone. */
+  private async endFound(user: string, serverName: string, rowId: number, spawner: Spawner, why: { stopReason: string; lastError?: string }): Promise<void> {
+    await spawner.stop({ now: true }).catch((err: unknown) => this.o.logger.warn({ err, user, server: serverName }, "cleanup of a dead server"));
+    await this.o.db.server.update({
+      where: { id: rowId },
+      data: { status: "stopped", endpoint: null, stoppedAt: new Date(), ...why, ...this.persist(spawner) },
+    });
+    this.holding.delete(serverKey(user, serverName));
+    this.sharedRoutes.remove(user, serverName);
+    this.capacityQueue.poke();
+    this.auditFound(user, serverName, why.stopReason);
   }
 
   /**
@@ -701,8 +900,17 @@ export class Servers {
     };
   }
 
-  /** Stops the hub's own work (timers, pending spawns); running servers keep running for the next hub. */
-  async shutdown(): Promise<void> {
+  /**
+   * Stops the hub's own work (timers, starts in flight); running servers keep running for the other replicas or the
+   * next hub. With `drainMs`, starts in flight may finish first (a rolling restart then cuts none short); those
+   * still running after it are cancelled and say so.
+   */
+  async shutdown(drainMs = 0): Promise<void> {
+    const spawns = [...this.runtimes.values()].filter((r) => r.pending === "spawn" && r.task);
+    if (drainMs > 0 && spawns.length) {
+      this.o.logger.info({ starts: spawns.length }, "waiting for starts in flight before shutting down");
+      await Promise.race([Promise.all(spawns.map((r) => r.task!.catch(() => undefined))), sleep(drainMs)]);
+    }
     this.capacityQueue.close();
     await this.activity.stop();
     for (const runtime of this.runtimes.values()) if (runtime.pending === "spawn") runtime.abort?.abort();
@@ -711,12 +919,6 @@ export class Servers {
   }
 
   // ---------------------------------------------------------------- helpers
-
-  private async isAlive(key: string): Promise<boolean> {
-    const runtime = this.runtimes.get(key);
-    if (!runtime) return false;
-    return (await runtime.spawner.poll()).running;
-  }
 
   private async policyUser(user: UserRow): Promise<PolicyUser> {
     if (user.groups) return { name: user.name, groups: user.groups.map((g) => g.group.name) };

@@ -59,4 +59,9 @@ describe("the chart's values", () => {
     const binderOnLocal = merge(defaults, { hub: { config: { spawner: { backend: "local" }, builder: { enabled: true, registry: { url: "https://registry.example.org" } } } } });
     expect(problems(binderOnLocal)).toEqual([expect.stringMatching(/^hub\.config\.builder\.enabled: Binder launches run the images they build/)]);
   });
+
+  it("allows several hub replicas only on PostgreSQL", () => {
+    expect(problems(merge(defaults, { hub: { replicas: 2 } }))).toEqual(["hub.replicas: more than one hub replica needs hub.database: postgresql"]);
+    expect(problems(merge(defaults, { hub: { replicas: 3, database: "postgresql" } }))).toEqual([]);
+  });
 });

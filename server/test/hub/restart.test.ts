@@ -88,9 +88,11 @@ it("keeps a running server reachable across a kill -9 of the hub", async () => {
   await startHubProcess(configFile);
   const after = await fetch(`${baseUrl}/user/admin/survivor/api/status`, { headers: { authorization: `token ${token}` } });
   expect(after.status).toBe(200);
-  const model = await request(baseUrl, "GET", "users/admin?include_stopped_servers", { token });
-  expect(model.body.servers.survivor).toMatchObject({ ready: true, status: "running" });
-  expect(model.body.servers.victim).toMatchObject({ ready: false, stopped: true, status: "stopped" });
+  // The new hub answers at once from the database; it then checks each server and finds the victim dead.
+  const model = async () => (await request(baseUrl, "GET", "users/admin?include_stopped_servers", { token })).body;
+  await waitFor(async () => (await model()).servers.victim.stopped === true, 10_000);
+  expect((await model()).servers.survivor).toMatchObject({ ready: true, status: "running" });
+  expect((await model()).servers.victim).toMatchObject({ ready: false, stopped: true, status: "stopped" });
   const gone = await fetch(`${baseUrl}/user/admin/victim/api/status`, { headers: { authorization: `token ${token}` } });
   expect(gone.status).toBe(503);
   // The audit trail says the hub found it dead and marked it stopped (nobody asked for that stop).

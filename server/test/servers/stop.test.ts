@@ -14,6 +14,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { SecretBox } from "../../src/lib/secrets.js";
 import { RouteTable } from "../../src/proxy/routes.js";
 import { persistState } from "../../src/servers/persisted-state.js";
+import { SoloBus } from "../../src/cluster/bus.js";
 import { Servers } from "../../src/servers/service.js";
 import { runStop, type StopDeps } from "../../src/servers/stop.js";
 import { createMetrics } from "../../src/metrics/metrics.js";
@@ -141,6 +142,8 @@ describe("the servers module after a failed stop", () => {
       spawners: { backend: "fake", create: () => spawner as unknown as Spawner, isolation: () => ({ separated: true, summary: "", warnings: [] }) },
       policy,
       routes,
+      bus: new SoloBus(),
+      replica: { id: "test", alive: async () => new Set(["test"]) },
       secrets: deps.secrets,
       logger: createLogger("silent"),
       metrics: createMetrics(async () => ({})),

@@ -301,10 +301,15 @@ export class LocalSpawner implements Spawner {
 
   private async stopNow(now: boolean): Promise<void> {
     const taken = this.taken;
+    const { user, serverName: server } = this.identity;
     if (taken.target) {
       await terminate(taken.target, now ? 0 : this.shared.stopGraceMs);
-      const { user, serverName: server } = this.identity;
       this.shared.log.info({ user, server, pid: taken.target.pid }, "stopped Jupyter server");
+    } else if (this.shared.cgroups === "auto" && this.shared.cgroupSupport.available) {
+      // No state: a start cut short before it was saved (its hub replica died). What it launched is in the
+      // server's cgroup, named after the server.
+      const killed = await killCgroupMembers(cgroupFor(this.shared.cgroupSupport, this.shared.cgroupParent, this.cgroupName));
+      if (killed) this.shared.log.warn({ user, server, killed }, "killed the processes of a start whose state was never saved");
     }
     if (taken.storage) await releaseStorage(taken.storage, this.layout);
     if (taken.cgroup) await removeCgroup(taken.cgroup);
