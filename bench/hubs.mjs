@@ -14,6 +14,8 @@ export const CACHE = path.join(ROOT, "bench", ".cache");
 export const VENV = path.join(CACHE, "venv");
 export const CHP = path.join(CACHE, "chp", "node_modules", ".bin", "configurable-http-proxy");
 const CLI = path.join(ROOT, "server", "dist", "cli.js");
+/** The hub as it is deployed: its launcher runs the CLI with the hub's memory settings. */
+const LAUNCHER = path.join(ROOT, "server", "bin", "ganymede");
 const JUPYTER_SERVER = [path.join(VENV, "bin", "jupyter"), "server"];
 /** bench/stand-in-server.py as a single-user server argv, for either hub (the system Python: readable by every uid). */
 export const STAND_IN = ["/usr/bin/python3", path.join(ROOT, "bench", "stand-in-server.py")];
@@ -120,7 +122,11 @@ export async function startGanymede(dir, { cli = CLI, local = [], docker, label 
   const logFile = path.join(dir, "hub.log");
   // BENCH_HUB_NODE_ARGS: Node options for the hub alone, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
   const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const launch = () => startProcess(process.execPath, [...nodeArgs, cli, "--config", configFile, "start"], { cwd: dir, env, logFile });
+  // This checkout's hub through its launcher; another build (`cli`) as that build ran.
+  const launch = () =>
+    cli === CLI
+      ? startProcess(LAUNCHER, ["--config", configFile, "start"], { cwd: dir, env: { ...env, NODE_OPTIONS: nodeArgs.join(" ") }, logFile })
+      : startProcess(process.execPath, [...nodeArgs, cli, "--config", configFile, "start"], { cwd: dir, env, logFile });
   const child = launch();
   await waitForApi(label, url, child, logFile);
   // The admin exists from the first start on; its token comes from the CLI, as an operator would get it.

@@ -24,12 +24,14 @@ const autocannon = createRequire(path.join(here, ".cache/autocannon/package.json
 const chpBin = path.join(here, ".cache/chp/node_modules/.bin/configurable-http-proxy");
 
 const DURATION_S = Number(process.env.BENCH_PROXY_SECONDS ?? 10);
+/** The V8 options the hub's launcher gives it (server/bin/ganymede), so that the proxy is measured as it runs. */
+const HUB_NODE_ARGS = readFileSync(path.join(here, "../server/bin/ganymede"), "utf8").match(/--max-semi-space-size=\d+/)![0];
 const TOKEN = "bench-token-0123456789abcdef";
 const PORTS = { upstream: 18_801, ganymede: 18_802, chp: 18_803, chpApi: 18_804 };
 const children: ChildProcess[] = [];
 
-function forkTs(script: string, args: string[]): Promise<ChildProcess> {
-  const child = fork(path.join(here, script), args, { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+function forkTs(script: string, args: string[], nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = fork(path.join(here, script), args, { execArgv: [...nodeArgs, "--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   children.push(child);
   return new Promise((resolve, reject) => {
     child.once("message", () => resolve(child));
@@ -102,7 +104,9 @@ async function echoes(port: number, clients: number): Promise<number> {
 try {
   const upstream = `http://127.0.0.1:${PORTS.upstream}`;
   await forkTs("proxy-upstream.ts", [String(PORTS.upstream)]);
-  const ganymede = await forkTs("proxy-ganymede.ts", [String(PORTS.ganymede), upstream, TOKEN]);
+  // As the hub runs (server/bin/ganymede's V8 setting); BENCH_HUB_NODE_ARGS replaces it, to try another.
+  const nodeArgs = (process.env.BENCH_HUB_NODE_ARGS ?? HUB_NODE_ARGS).split(" ").filter(Boolean);
+  const ganymede = await forkTs("proxy-ganymede.ts", [String(PORTS.ganymede), upstream, TOKEN], nodeArgs);
   const chp = await startChp(upstream);
   const rows: string[] = [];
   const fmt = (n: number, digits = 0) => n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -15,7 +15,7 @@ fi
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 if ! $binder; then
-  exec node server/dist/cli.js start "$@"
+  exec server/bin/ganymede start "$@"
 fi
 scripts/binder-services.sh up
 set -a
@@ -23,7 +23,7 @@ set -a
 set +a
 trap 'scripts/binder-services.sh down' EXIT
 trap 'kill -TERM "$hub" 2>/dev/null' INT TERM
-node server/dist/cli.js start "$@" &
+server/bin/ganymede start "$@" &
 hub=$!
 # `wait` returns early when a trapped signal arrives: then wait again for the hub to finish its shutdown.
 status=0

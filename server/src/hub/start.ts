@@ -18,6 +18,7 @@ import { policyReloaded, proxyRefused } from "../audit/events.js";
 import { Culler } from "../culler/culler.js";
 import { BackgroundWork } from "../cluster/background.js";
 import { PostgresBus, SoloBus, type ClusterBus } from "../cluster/bus.js";
+import { ClusterMutex } from "../cluster/lease.js";
 import { Replica } from "../cluster/replica.js";
 import { createApp } from "../http/app.js";
 import { notRunningHandler } from "../http/not-running.js";
@@ -32,6 +33,7 @@ import { localServersRoot, SPAWNER_BACKENDS, type SpawnerBackend } from "../spaw
 import type { SpawnerFactory } from "../spawners/types.js";
 import { openDatabase, type Db } from "../store/database.js";
 import { applyMigrationsInChild } from "../store/migrate-child.js";
+import { isUpToDate } from "../store/migrate.js";
 import { Users } from "../users/service.js";
 import { bootstrapAdmin } from "./bootstrap.js";
 import { makeEntriesPrivate, prepareDataDir } from "./data-dir.js";
@@ -70,8 +72,12 @@ export async function startHub(
   const secrets = await SecretBox.fromFile(config.hub.secretKeyFile ?? path.join(dataDir, "secret-key"));
 
   const databaseUrl = config.database.url!;
-  await applyMigrationsInChild(databaseUrl, (msg) => logger.info(msg));
-  const database = await openDatabase(databaseUrl);
+  let database = await openDatabase(databaseUrl).catch(() => undefined); // a SQLite file is made by the migrations
+  if (!database || !(await isUpToDate(database.prisma, databaseUrl))) {
+    await database?.close();
+    await applyMigrationsInChild(databaseUrl, (msg) => logger.info(msg));
+    database = await openDatabase(databaseUrl);
+  }
   const db = database.prisma;
 
   const audit = new AuditTrail(db, logger);
@@ -99,6 +105,7 @@ export async function startHub(
     routes,
     bus,
     replica,
+    ...(database.provider === "postgresql" ? { clusterAdmission: new ClusterMutex(db, "admissions", replica.id, config.cluster.leaseTime) } : {}),
     secrets,
     logger,
     metrics,

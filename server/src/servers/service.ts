@@ -49,6 +49,11 @@ export interface ServersOptions {
   bus: ClusterBus;
   /** This replica's id (Server.replica of the starts and stops it runs) and who else is alive. */
   replica: { id: string; alive(): Promise<Set<string>> };
+  /**
+   * With several replicas: one quota decision and claim at a time across all of them (cluster/lease.ts), each on
+   * what the database says runs. Absent with one hub, whose own ledger is exact.
+   */
+  clusterAdmission?: { run<T>(task: () => Promise<T>): Promise<T> };
   secrets: SecretBox;
   logger: Logger;
   metrics: SpawnMetrics & StopMetrics;
@@ -135,7 +140,7 @@ export class Servers {
    * with 2,000). Added when a start is admitted and at restore; removed when a start fails or a stop ends.
    */
   private readonly holding = new Map<string, RunningServer>();
-  private readonly capacityQueue = new CapacityQueue(CAPACITY_RECHECK_MS, (task) => this.admissions.run(task));
+  private readonly capacityQueue = new CapacityQueue(CAPACITY_RECHECK_MS, (task) => this.admit(task));
   /** Progress of starts running on other replicas, as they tell it (kept a while after the start ended). */
   private readonly remoteProgress = new Map<string, ProgressLog>();
   /** Route changes made here, told to the other replicas once the database says so. */
@@ -204,7 +209,7 @@ export class Servers {
     // Quotas across servers are decided on what runs now, so their check and the claim of the row are one step:
     // no two starts can both take the last place.
     const claim = () => this.claim(user, policyUser, serverName, row, userOptions, origin);
-    const { claimed, created, launch, limits, queued } = this.quotasApply(policyUser) ? await this.admissions.run(claim) : await claim();
+    const { claimed, created, launch, limits, queued } = this.quotasApply(policyUser) ? await this.admit(claim) : await claim();
     row = claimed;
 
     const abort = new AbortController();
@@ -346,6 +351,35 @@ export class Servers {
       options: environmentRequestOf(userOptions),
       ...(usage ? { usage } : {}),
     });
+  }
+
+  /**
+   * Runs a quota decision and its claim alone: alone in this replica, and with several replicas alone among them,
+   * on a ledger reloaded from the database (another replica's claim a moment ago may not have been heard of yet).
+   */
+  private admit<T>(task: () => Promise<T>): Promise<T> {
+    const cluster = this.o.clusterAdmission;
+    if (!cluster) return this.admissions.run(task);
+    return this.admissions.run(() =>
+      cluster.run(async () => {
+        await this.reloadLedger();
+        return task();
+      }),
+    );
+  }
+
+  /** What every server starting or running holds, from the database (whichever replica started it). */
+  private async reloadLedger(): Promise<void> {
+    const rows = await this.o.db.server.findMany({ where: { status: { in: ["pending", "running"] } }, include: WITH_GROUPS });
+    const live = new Set<string>();
+    for (const row of rows) {
+      const key = serverKey(row.user.name, row.name);
+      if (this.queued.has(key)) continue; // this replica's own start waiting in line holds nothing yet
+      live.add(key);
+      const owner: PolicyUser = { name: row.user.name, groups: row.user.groups.map((g) => g.group.name) };
+      this.holding.set(key, { user: owner, name: row.name, ...launchLimitsOf(row.launch, this.o.policy.limitsFor(owner)) });
+    }
+    for (const key of this.holding.keys()) if (!live.has(key)) this.holding.delete(key);
   }
 
   /** Whether any quota across servers applies to `user` (else starts need not count what runs). */

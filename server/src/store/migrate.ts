@@ -3,11 +3,13 @@
  * Prisma's CLI or native engine (see schema-engine.ts). Called at hub start and by `ganymede db migrate`.
  * New migrations come from `server/scripts/create-migration.ts`.
  */
+import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { MigrationList } from "@prisma/schema-engine-wasm";
 import { migrationsDir, prismaDir, providerOf, redactUrl } from "./provider.js";
 import { withSchemaEngine } from "./schema-engine.js";
+import type { Db } from "./database.js";
 
 export { migrationsDir, prismaDir };
 
@@ -62,4 +64,27 @@ export async function applyMigrations(
   const target = redactUrl(databaseUrl);
   log(applied.length ? `applied ${applied.join(", ")} to ${target}` : `${target} is up to date`);
   return { applied };
+}
+
+/**
+ * Whether the database already has every migration of the folder, each recorded as applied with the checksum Prisma
+ * gives it (the SHA-256 of its file). Then a hub start need not run the schema engine (a child process, about half a
+ * second) to hear that there is nothing to do. Anything else — a new migration, an edited one, a failed one, no table
+ * yet — is the engine's to apply or to refuse.
+ */
+export async function isUpToDate(db: Db, databaseUrl: string): Promise<boolean> {
+  const { migrationDirectories } = await listMigrations(migrationsDir(providerOf(databaseUrl)));
+  let rows: { migration_name: string; checksum: string }[];
+  try {
+    rows = await db.$queryRawUnsafe(
+      "SELECT migration_name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+    );
+  } catch {
+    return false; // a new database: no table yet
+  }
+  const applied = new Map(rows.map((row) => [row.migration_name, row.checksum]));
+  return migrationDirectories.every((dir) => {
+    const file = dir.migrationFile.content;
+    return file.tag === "ok" && applied.get(dir.path) === createHash("sha256").update(file.value).digest("hex");
+  });
 }

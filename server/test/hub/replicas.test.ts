@@ -9,6 +9,14 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createDatabase } from "../support/postgres.js";
 import { makeDataDir, readEvents, request, signInThroughForm, startTestHub, waitFor, type TestHub } from "../support/hub.js";
 
+/** The shipped default, and a hub-wide capacity for the `class` group: one server at a time among its members. */
+const POLICIES = {
+  "class.yaml": `name: class
+appliesTo: { groups: [class] }
+capacity: { runningServers: 1 }
+`,
+};
+
 let first: TestHub;
 let second: TestHub;
 let token = "";
@@ -17,8 +25,8 @@ beforeAll(async () => {
   const databaseUrl = await createDatabase("replicas");
   const dataDir = makeDataDir();
   const config = { database: { url: databaseUrl }, cluster: { heartbeat: "300ms", leaseTime: "2s" } };
-  first = await startTestHub({ dataDir, config });
-  second = await startTestHub({ dataDir, config });
+  first = await startTestHub({ dataDir, config, policies: POLICIES });
+  second = await startTestHub({ dataDir, config, policies: POLICIES });
   token = await first.addUser("rhea");
 });
 
@@ -63,6 +71,20 @@ it("cancels a start running on one replica when the other is asked to stop it", 
   expect([202, 204]).toContain(stop.status);
   await waitFor(async () => (await second.api("GET", "users/rhea?include_stopped_servers", { token })).body.servers.cut?.stopped === true, 15_000);
   expect((await status(second, "/user/rhea/cut/api/status"))).not.toBe(200);
+});
+
+it("decides a capacity across replicas: of two starts at once, one through each, one is refused", async () => {
+  const [kim, lee] = [await first.addUser("kim", { groups: ["class"] }), await first.addUser("lee", { groups: ["class"] })];
+  const [a, b] = await Promise.all([first.api("POST", "users/kim/server", { token: kim }), second.api("POST", "users/lee/server", { token: lee })]);
+  const statuses = [a.status, b.status].sort();
+  expect(statuses[0]).toBeLessThan(300);
+  expect(statuses[1]).toBe(400);
+  const refused = a.status === 400 ? a : b;
+  expect(refused.body.detail.reasons[0]).toMatchObject({ rule: "capacity_servers", policy: "class", limit: 1 });
+  const started = a.status === 400 ? { hub: second, user: "lee", token: lee } : { hub: first, user: "kim", token: kim };
+  await waitFor(async () => (await started.hub.api("GET", `users/${started.user}`, { token: started.token })).body.servers[""]?.ready === true, 30_000);
+  await started.hub.api("DELETE", `users/${started.user}/server`, { token: started.token });
+  await waitFor(async () => (await started.hub.api("GET", `users/${started.user}`, { token: started.token })).body.servers[""] === undefined, 30_000);
 });
 
 it("counts failed sign-ins across replicas", async () => {
