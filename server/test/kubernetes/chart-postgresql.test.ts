@@ -2,7 +2,9 @@
  * The Helm chart on PostgreSQL, with the policies in a ConfigMap of the operator's, on the real test cluster:
  *
  * - `hub.database: postgresql` with the database's URL (and its password) in the chart's Secret: a real PostgreSQL on
- *   this machine, reached by the hub's pod at the bridge address with a password; the hub's state outlives its pod.
+ *   this machine, reached by the hub's pods at the bridge address with a password; the hub's state outlives its pods.
+ * - `hub.replicas: 2`: a pod deleted, then every pod replaced by a rolling restart, while requests keep coming through
+ *   the Service: none fails.
  * - `policies.existingConfigMap`: an edit of the operator's ConfigMap reaches the running hub; a broken edit keeps the
  *   last good set and the hub says why (`GET /hub/api/policies`).
  * - The network policies enforced (the test cluster runs kube-router's policy controller): code in a user's kernel
@@ -78,6 +80,7 @@ beforeAll(async () => {
       image: { repository, tag, pullPolicy: "Never" },
       resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
       database: "postgresql",
+      replicas: 2,
       config: { spawner: { startTimeout: "120s", kubernetes: { image: serverImage, imagePullPolicy: "Never" } } },
     },
     secrets: { databaseUrl },
@@ -113,27 +116,57 @@ describe("the Helm chart on PostgreSQL, with the operator's policy ConfigMap", (
     };
     expect(await rows()).toEqual(["admin", "alice"]);
 
-    const [before] = await hubPods();
-    await kubectl("delete", "pod", before!.metadata!.name!, "--wait=false");
-    await waitFor(async () => {
-      const pods = await hubPods();
-      return pods.length === 1 && pods[0]!.metadata!.uid !== before!.metadata!.uid && pods[0]!.status?.containerStatuses?.[0]?.ready === true;
-    }, 180_000, 1000);
-    // The same token (stored hashed in PostgreSQL) still works against the new pod, once the Service has it as its
-    // endpoint (kube-proxy follows a moment after the pod is ready).
+    const before = await hubPods();
+    expect(before).toHaveLength(2);
+    // Requests through the Service the whole time: a pod deleted, then a rolling restart of both.
     const answered = async () => (await request(base, "GET", "users/alice", { token: adminToken }).catch(() => ({ status: 0 }))).status;
-    await waitFor(async () => (await answered()) !== 0, 30_000, 250);
-    expect(await answered()).toBe(200);
-  }, 300_000);
+    const outcomes = { ok: 0, failed: [] as number[] };
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const status = await answered();
+        if (status === 200) outcomes.ok++;
+        else outcomes.failed.push(status);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const allReplaced = (old: Set<string>) => async () => {
+      const pods = await hubPods();
+      return pods.length === 2 && pods.every((p) => !old.has(p.metadata!.uid!) && p.status?.containerStatuses?.[0]?.ready === true);
+    };
+    try {
+      await kubectl("delete", "pod", before[0]!.metadata!.name!, "--wait=false");
+      await waitFor(async () => {
+        const pods = await hubPods();
+        return pods.length === 2 && !pods.some((p) => p.metadata!.uid === before[0]!.metadata!.uid) && pods.every((p) => p.status?.containerStatuses?.[0]?.ready === true);
+      }, 180_000, 1000);
+      const current = new Set((await hubPods()).map((p) => p.metadata!.uid!));
+      await kubectl("rollout", "restart", `deployment/${hubName}`);
+      await waitFor(allReplaced(current), 300_000, 1000);
+      await new Promise((r) => setTimeout(r, 2000));
+    } finally {
+      polling = false;
+      await poller;
+    }
+    // The same token (stored hashed in PostgreSQL) works against every new pod, and no request failed meanwhile.
+    expect(outcomes.ok).toBeGreaterThan(50);
+    expect(outcomes.failed).toEqual([]);
+  }, 600_000);
 
   it("applies an edit of the operator's ConfigMap, and keeps the last good set through a broken one", async () => {
+    // Each replica reloads its own mount of the ConfigMap (the kubelet updates pods one by one): wait until every
+    // answer through the Service, whichever replica gives it, agrees.
+    const everyReplica = async (check: () => Promise<boolean>) => {
+      for (let i = 0; i < 8; i++) if (!(await check())) return false;
+      return true;
+    };
     expect(await memoryLimit("alice")).toBe(256 * 2 ** 20);
     await writeSitePolicies(defaultPolicy("384MiB"));
-    await waitFor(async () => (await memoryLimit("alice")) === 384 * 2 ** 20, 150_000, 1000);
+    await waitFor(() => everyReplica(async () => (await memoryLimit("alice")) === 384 * 2 ** 20), 150_000, 1000);
 
     await writeSitePolicies(defaultPolicy("8XB"));
     const status = async () => (await request(base, "GET", "policies", { token: adminToken })).body as { active: string[]; lastError?: { problems: string[] } };
-    await waitFor(async () => (await status()).lastError !== undefined, 150_000, 1000);
+    await waitFor(() => everyReplica(async () => (await status()).lastError !== undefined), 150_000, 1000);
     expect((await status()).lastError!.problems.join("\n")).toMatch(/limits\.memory: "8XB" is not a size/);
     expect((await status()).active).toEqual(["default"]);
     expect(await memoryLimit("alice")).toBe(384 * 2 ** 20);
