@@ -67,11 +67,6 @@ export class Replica {
     return alive;
   }
 
-  /** How many replicas are alive (for /hub/health and the metrics). */
-  async count(): Promise<number> {
-    return (await this.alive()).size;
-  }
-
   /** Stops the heartbeat and unregisters: the others take over at once instead of after the lease time. */
   async leave(): Promise<void> {
     if (this.timer) clearInterval(this.timer);

@@ -125,7 +125,7 @@ type UserRow = { id: number; name: string; groups?: { group: { name: string } }[
 
 /** A server row with its owner's groups: what this replica keeps of a server routed or counted. */
 const WITH_GROUPS = { user: { include: { groups: { include: { group: true } } } } } as const;
-type TrackedRow = ServerRow & { user: { groups: { group: { name: string } }[] } };
+type TrackedRow = ServerRow & { user: { name: string; groups: { group: { name: string } }[] } };
 
 export class Servers {
   private readonly runtimes = new Map<string, Runtime>();
@@ -376,8 +376,7 @@ export class Servers {
       const key = serverKey(row.user.name, row.name);
       if (this.queued.has(key)) continue; // this replica's own start waiting in line holds nothing yet
       live.add(key);
-      const owner: PolicyUser = { name: row.user.name, groups: row.user.groups.map((g) => g.group.name) };
-      this.holding.set(key, { user: owner, name: row.name, ...launchLimitsOf(row.launch, this.o.policy.limitsFor(owner)) });
+      this.holding.set(key, this.holdingOf(row));
     }
     for (const key of this.holding.keys()) if (!live.has(key)) this.holding.delete(key);
   }
@@ -784,12 +783,14 @@ export class Servers {
     const token = row ? tokenOf(row.backendState, this.o.secrets) : undefined;
     if (row?.status === "running" && row.endpoint && token) this.o.routes.add({ user, serverName, target: row.endpoint, token });
     else this.o.routes.remove(user, serverName);
-    if (row && (row.status === "running" || row.status === "pending")) {
-      const owner: PolicyUser = { name: user, groups: row.user.groups.map((g) => g.group.name) };
-      this.holding.set(key, { user: owner, name: serverName, ...launchLimitsOf(row.launch, this.o.policy.limitsFor(owner)) });
-    } else {
-      this.holding.delete(key);
-    }
+    if (row && (row.status === "running" || row.status === "pending")) this.holding.set(key, this.holdingOf(row));
+    else this.holding.delete(key);
+  }
+
+  /** What a server's row says it holds against quotas and capacities: its owner as now, its resources as started. */
+  private holdingOf(row: TrackedRow): RunningServer {
+    const owner: PolicyUser = { name: row.user.name, groups: row.user.groups.map((g) => g.group.name) };
+    return { user: owner, name: row.name, ...launchLimitsOf(row.launch, this.o.policy.limitsFor(owner)) };
   }
 
   /**
